@@ -1,0 +1,1 @@
+"""ccrelay core: config, plugins, upstream I/O, dialects and the Flask app. Names no provider."""

@@ -1,0 +1,336 @@
+"""Load ``config.yaml`` into one validated, immutable ``Settings`` snapshot.
+
+Handles ``${VAR}`` / ``${VAR:-default}`` substitution, a ``.env`` beside the config (the
+environment wins), the older layout with provider sections at the top level, inference of
+a provider's ``type``, and errors that name the offending path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from core.provider import Provider
+
+
+class ConfigError(ValueError):
+    """The config file is invalid; the message names the path and the problem."""
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One ``providers.<name>`` section, validated.
+
+    :param api_key: the substituted key, or "" when the variable is unset (then the provider
+        is reported unconfigured). Never logged: ``repr`` hides it.
+    :param options: strategy-specific settings, keys checked against ``Provider.option_keys``.
+    """
+
+    name: str
+    type: str
+    base_url: str
+    api_key: str = field(default="", repr=False)
+    model: str | None = None
+    models: tuple[str, ...] = ()
+    timeout: float = 600.0
+    connect_timeout: float = 10.0
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: why the provider cannot serve ("" when it can), e.g. an unset ``${VAR}`` key
+    problem: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return not self.problem
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated config. Requests read ``ConfigStore.current`` once and keep it."""
+
+    path: Path
+    host: str
+    port: int
+    active: str
+    fallbacks: tuple[str, ...]
+    providers: Mapping[str, ProviderConfig]
+    log_level: str
+    log_dir: Path
+    max_body_bytes: int
+    plugin_dirs: tuple[Path, ...]
+    blocked_plugins: tuple[str, ...]
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The active provider then the fallbacks, in order, without repeats."""
+        seen: dict[str, None] = {self.active: None}
+        for name in self.fallbacks:
+            seen.setdefault(name, None)
+        return tuple(seen)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TOP_KEYS = {"server", "provider", "providers", "logging", "plugins", "limits"}
+_PROVIDER_KEYS = {
+    "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
+    "headers", "options",
+}  # fmt: skip
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+
+
+def load_dotenv(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """Read ``KEY=value`` lines from ``path``; variables already in ``environ`` win."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return values
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key not in environ:
+            values[key] = value
+    return values
+
+
+def load_settings(
+    path: str | Path,
+    *,
+    strategies: Callable[[], Mapping[str, type[Provider]]] = dict,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, substitute and validate the config at ``path``.
+
+    :param strategies: returns the registered strategy classes by name; used to check and
+        infer ``type`` and to check each provider's ``options`` keys.
+    :param environ: the environment (``os.environ`` by default); a ``.env`` beside the
+        config fills in what it lacks.
+    :raises ConfigError: naming the path of the first problem.
+    """
+    path = Path(path)
+    env = dict(os.environ if environ is None else environ)
+    env.update(load_dotenv(path.parent / ".env", env))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return _validate(raw, path, env, strategies())
+
+
+def _validate(
+    raw: dict[str, Any], path: Path, env: Mapping[str, str], types: Mapping[str, type[Provider]]
+) -> Settings:
+    raw = dict(raw)
+    providers_raw = _mapping(raw.pop("providers", None) or {}, "providers")
+    # Older layout: provider sections at the top level beside `provider`.
+    for key in list(raw):
+        if key not in _TOP_KEYS and isinstance(raw[key], dict) and "base_url" in raw[key]:
+            if key in providers_raw:
+                raise ConfigError(f"{key}: defined both at the top level and under providers")
+            providers_raw[key] = raw.pop(key)
+    _no_unknown(raw, _TOP_KEYS, "")
+
+    server = _mapping(raw.get("server") or {}, "server")
+    _no_unknown(server, {"host", "port"}, "server")
+    host = _str(server.get("host", "127.0.0.1"), "server.host")
+    port = _int(server.get("port", 8080), "server.port")
+
+    providers: dict[str, ProviderConfig] = {}
+    for name, section in providers_raw.items():
+        providers[str(name)] = _provider(str(name), section, env, types)
+
+    sel = _mapping(raw.get("provider") or {}, "provider")
+    _no_unknown(sel, {"name", "fallback_providers"}, "provider")
+    if "name" not in sel:
+        if not providers:
+            raise ConfigError("provider.name: missing, and no providers are defined")
+        active = next(iter(providers))
+    else:
+        active = _str(sel["name"], "provider.name")
+    fallbacks_raw = sel.get("fallback_providers") or []
+    if not isinstance(fallbacks_raw, list):
+        raise ConfigError(
+            f"provider.fallback_providers: expected a list, got {_show(fallbacks_raw)}"
+        )
+    fallbacks = tuple(
+        _str(v, f"provider.fallback_providers[{i}]") for i, v in enumerate(fallbacks_raw)
+    )
+    for where, name in [("provider.name", active)] + [
+        (f"provider.fallback_providers[{i}]", n) for i, n in enumerate(fallbacks)
+    ]:
+        if name not in providers:
+            known = ", ".join(sorted(providers)) or "none"
+            raise ConfigError(f"{where}: no provider named {name!r} (defined: {known})")
+
+    logging_raw = _mapping(raw.get("logging") or {}, "logging")
+    _no_unknown(logging_raw, {"level", "dir"}, "logging")
+    level = _str(logging_raw.get("level", "INFO"), "logging.level").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"logging.level: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    log_dir = Path(_str(logging_raw.get("dir", "./logs"), "logging.dir"))
+
+    limits = _mapping(raw.get("limits") or {}, "limits")
+    _no_unknown(limits, {"max_body_bytes"}, "limits")
+    max_body = _int(limits.get("max_body_bytes", DEFAULT_MAX_BODY), "limits.max_body_bytes")
+
+    plugins = _mapping(raw.get("plugins") or {}, "plugins")
+    _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
+    dirs = tuple(Path(_str(d, "plugins.dirs[]")) for d in _list(plugins.get("dirs"), "plugins.dirs"))
+    blocked = tuple(_str(b, "plugins.blocked[]") for b in _list(plugins.get("blocked"), "plugins.blocked"))
+
+    return Settings(
+        path=path,
+        host=host,
+        port=port,
+        active=active,
+        fallbacks=fallbacks,
+        providers=MappingProxyType(providers),
+        log_level=level,
+        log_dir=log_dir,
+        max_body_bytes=max_body,
+        plugin_dirs=dirs,
+        blocked_plugins=blocked,
+    )
+
+
+def _provider(
+    name: str, section: Any, env: Mapping[str, str], types: Mapping[str, type[Provider]]
+) -> ProviderConfig:
+    where = f"providers.{name}"
+    section = _mapping(section, where)
+    _no_unknown(section, _PROVIDER_KEYS, where)
+    problems: list[str] = []
+
+    def sub(value: str, key: str) -> str:
+        def repl(m: re.Match[str]) -> str:
+            var, default = m.group(1), m.group(2)
+            if env.get(var):
+                return env[var]
+            if default is not None:
+                return default
+            problems.append(f"{where}.{key}: environment variable {var} is not set")
+            return ""
+
+        return _VAR.sub(repl, value)
+
+    if "base_url" not in section:
+        raise ConfigError(f"{where}.base_url: missing (the upstream's API root URL)")
+    base_url = sub(_str(section["base_url"], f"{where}.base_url"), "base_url").rstrip("/")
+    api_key = sub(_str(section.get("api_key", ""), f"{where}.api_key"), "api_key")
+    if "api_key" not in section:
+        problems.append(f"{where}.api_key: missing")
+
+    ptype = section.get("type")
+    if ptype is None:
+        ptype = _infer_type(name, base_url, types)
+        if ptype is None:
+            raise ConfigError(
+                f"{where}.type: missing and cannot be inferred from base_url {base_url!r}; "
+                f"set one of: {', '.join(sorted(types)) or 'no strategies loaded'}"
+            )
+    ptype = _str(ptype, f"{where}.type")
+    if types and ptype not in types:
+        raise ConfigError(
+            f"{where}.type: no provider strategy named {ptype!r} "
+            f"(loaded: {', '.join(sorted(types))})"
+        )
+
+    model = section.get("model")
+    models = tuple(_str(m, f"{where}.models[]") for m in _list(section.get("models"), f"{where}.models"))
+    headers = _mapping(section.get("headers") or {}, f"{where}.headers")
+    options = _mapping(section.get("options") or {}, f"{where}.options")
+    if ptype in types:
+        _no_unknown(options, set(types[ptype].option_keys), f"{where}.options")
+    return ProviderConfig(
+        name=name,
+        type=ptype,
+        base_url=base_url,
+        api_key=api_key,
+        model=sub(_str(model, f"{where}.model"), "model") if model is not None else None,
+        models=models,
+        timeout=_number(section.get("timeout", 600), f"{where}.timeout"),
+        connect_timeout=_number(section.get("connect_timeout", 10), f"{where}.connect_timeout"),
+        headers=MappingProxyType(
+            {str(k).lower(): sub(_str(v, f"{where}.headers.{k}"), f"headers.{k}") for k, v in headers.items()}
+        ),
+        options=MappingProxyType(dict(options)),
+        problem="; ".join(problems),
+    )
+
+
+def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -> str | None:
+    if name in types:
+        return name
+    url = base_url.lower().rstrip("/")
+    for tname, cls in types.items():
+        if any(url.endswith(s) for s in cls.base_url_suffixes):
+            return tname
+    return None
+
+
+# --- small typed readers ------------------------------------------------------------------
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {_show(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected a list, got {_show(value)}")
+    return value
+
+
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {_show(value)}")
+    return value
+
+
+def _int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: expected an integer, got {_show(value)}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: expected a number, got {_show(value)}")
+    if value <= 0:
+        raise ConfigError(f"{where}: expected a positive number, got {_show(value)}")
+    return float(value)
+
+
+def _no_unknown(section: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in section:
+        if key not in allowed:
+            path = f"{where}.{key}" if where else str(key)
+            raise ConfigError(f"{path}: unknown key (allowed: {', '.join(sorted(allowed))})")

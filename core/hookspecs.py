@@ -1,0 +1,38 @@
+"""The whole plugin contract: ccrelay's pluggy markers and hook specifications.
+
+A plugin is a module (a folder under ``providers/``, or an installed package declaring an
+entry point in the ``ccrelay`` group) with ``@hookimpl`` functions named after these specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from core.provider import Provider
+
+PROJECT = "ccrelay"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+RegisterProvider = Callable[["type[Provider]"], None]
+
+
+@hookspec
+def ccrelay_register_providers(register: RegisterProvider) -> None:
+    """Offer provider strategies.
+
+    :param register: call ``register(ProviderSubclass)`` once per strategy. The class's
+        ``name`` is what ``providers.<x>.type`` selects in ``config.yaml``; two plugins
+        registering the same name is an error reported with both plugin names.
+    :return: nothing; results are ignored.
+
+    Example::
+
+        @hookimpl
+        def ccrelay_register_providers(register):
+            register(MyProvider)
+    """

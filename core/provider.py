@@ -1,0 +1,127 @@
+"""The provider strategy contract: pure converters between the canonical form and one upstream.
+
+A strategy never opens a socket. ``core/upstream.py`` sends what ``convert_request`` builds
+and feeds the answer to ``convert_response`` (a decoded JSON body) or ``stream`` (parsed SSE
+events). Everything here is data in, data out, so each strategy is testable without a server.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from core.errors import RelayError, anthropic_error_type
+from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+
+if TYPE_CHECKING:
+    from core.config import ProviderConfig
+
+
+class SSEEvent(NamedTuple):
+    """One server-sent event from the upstream: its ``event:`` name (or "") and ``data:`` text."""
+
+    event: str
+    data: str
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """What to send upstream. ``path`` is appended to the provider's ``base_url``."""
+
+    path: str
+    body: dict[str, Any]
+    stream: bool
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Per-request facts a strategy may need, fixed before the first attempt.
+
+    :param provider: the validated config section of the provider being tried.
+    :param model: the upstream model (config ``model``, else the client's).
+    :param client_model: the model name the client asked for; answers report this one.
+    :param client_headers: the client's protocol headers (``anthropic-version``,
+        ``anthropic-beta``), lower-cased; never credentials.
+    :param request_id: ccrelay's id for this request (log lines, message ids).
+    """
+
+    provider: ProviderConfig
+    model: str
+    client_model: str
+    client_headers: Mapping[str, str]
+    request_id: str
+
+
+class Provider(abc.ABC):
+    """A provider strategy. Subclasses set ``name`` and implement the three converters.
+
+    Class attributes declare what the upstream protocol can do; core uses them for
+    ``/health`` and type inference. ``base_url_suffixes`` lets a config without ``type`` be
+    matched by the shape of its ``base_url``.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    base_url_suffixes: ClassVar[tuple[str, ...]] = ()
+    supports_tools: ClassVar[bool] = True
+    supports_vision: ClassVar[bool] = True
+    supports_thinking: ClassVar[bool] = True
+    #: provider-specific config keys this strategy reads from ``providers.<name>.options``
+    option_keys: ClassVar[frozenset[str]] = frozenset()
+
+    @abc.abstractmethod
+    def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
+        """Build the upstream request. Raise ``core.errors.InvalidRequest`` (or ``Unsupported``)
+        for anything the upstream cannot take, rather than dropping it silently."""
+
+    @abc.abstractmethod
+    def convert_response(self, body: Any, ctx: RequestContext) -> CanonicalResponse:
+        """Turn a decoded non-streaming upstream body into a canonical response."""
+
+    @abc.abstractmethod
+    def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
+        """Turn upstream SSE events into a valid canonical event sequence.
+
+        Raise ``RelayError`` for an upstream error inside the stream or a stream that ends
+        before it finished; core turns it into an ``error`` event for the client.
+        """
+
+    # --- optional behaviour with defaults ---------------------------------------------
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        """Headers that carry the key upstream (Bearer by default)."""
+        return {"authorization": f"Bearer {api_key}"}
+
+    def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
+        """Turn a non-2xx upstream answer into the error the client should see."""
+        message = _error_message(body) or f"upstream answered HTTP {status}"
+        out_headers = {}
+        if "retry-after" in headers:
+            out_headers["retry-after"] = headers["retry-after"]
+        return RelayError(
+            status if 400 <= status < 600 else 502,
+            message,
+            error_type=anthropic_error_type(status),
+            headers=out_headers,
+        )
+
+
+def _error_message(body: Any) -> str:
+    """The human message inside the usual error shapes, or a short text body."""
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("msg") or err.get("detail")
+            if isinstance(msg, str):
+                return msg
+        elif isinstance(err, str):
+            return err
+        msg = body.get("message") or body.get("detail")
+        if isinstance(msg, str):
+            return msg
+    if isinstance(body, str):
+        return body.strip()[:500]
+    return ""

@@ -1,0 +1,101 @@
+"""ccrelay entry point: gevent patching first, then config, plugins, app and server."""
+
+from gevent import monkey
+
+# Before any other import. queue=False: watchdog's observer queue breaks under a patched
+# queue module (shared/DESIGN.md, "Known traps"); the real one works with gevent threads.
+monkey.patch_all(queue=False)
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+
+from core.app import create_app  # noqa: E402
+from core.config import ConfigError  # noqa: E402
+from core.plugins import Registry  # noqa: E402
+from core.reload import ConfigStore, Watcher  # noqa: E402
+from core.server import make_server  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("ccrelay")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="ccrelay",
+        description="Relay Claude Code and other LLM clients to any configured backend.",
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("CCRELAY_CONFIG", str(HERE / "config" / "config.yaml")),
+        help="config file (default: $CCRELAY_CONFIG or config/config.yaml); edits apply live",
+    )
+    parser.add_argument("--host", help="listen address (default: server.host, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default: server.port, else 8080)")
+    parser.add_argument(
+        "--providers-dir",
+        action="append",
+        default=[],
+        help="extra folder of provider plugins (repeatable); ./providers is always scanned",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s | %(levelname)s | %(name)s | %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+    )
+    registry = Registry([HERE / "providers", *map(Path, args.providers_dir)])
+    registry.refresh()
+    try:
+        store = ConfigStore(Path(args.config), registry)
+    except ConfigError as exc:
+        print(f"ccrelay: bad config: {exc}", file=sys.stderr)
+        return 2
+    settings = store.current
+    logging.getLogger().setLevel(settings.log_level)
+    if settings.plugin_dirs or settings.blocked_plugins:
+        registry.configure([*registry.dirs, *settings.plugin_dirs], settings.blocked_plugins)
+        registry.refresh()
+    for problem in registry.problems:
+        log.error("plugin %s not loaded: %s", problem.plugin, problem.reason)
+
+    app = create_app(store)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    server = make_server(app, host, port)
+    watcher = Watcher(store)
+    watcher.start()
+
+    def stop() -> None:
+        log.info("stopping: no new connections; waiting for requests in flight")
+        watcher.stop()
+        # stop() waits up to the timeout for running handlers (streams) to finish.
+        gevent.spawn(server.stop, timeout=30)
+
+    gevent.signal_handler(signal.SIGTERM, stop)
+    gevent.signal_handler(signal.SIGINT, stop)
+    gevent.signal_handler(signal.SIGHUP, lambda: gevent.spawn(store.reload, force=True))
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"ccrelay: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return 2
+    log.info(
+        "ccrelay listening on http://%s:%s (provider %s, fallbacks %s, config %s)",
+        host, server.server_port, settings.active, list(settings.fallbacks), store.path,
+    )  # fmt: skip
+    server.serve_forever(stop_timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The ``anthropic`` strategy: Anthropic itself and Anthropic-compatible upstreams.
+
+The canonical form is the Anthropic Messages shape, so this is a near pass-through: the
+model is replaced by the configured one, the client's ``anthropic-version`` and
+``anthropic-beta`` headers are forwarded, and streams are relayed event by event (parsed
+once, for usage accounting and to detect errors and truncation).
+
+What is changed on the way, and why:
+
+| field | to api.anthropic.com | to a compatible third party |
+|---|---|---|
+| ``model`` | the configured ``model`` (else the client's) | same |
+| ``anthropic-beta`` header | forwarded | forwarded minus ``options.strip_betas`` (``"*"`` drops all) |
+| top-level fields | forwarded | minus ``options.strip_fields`` |
+| ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
+| ``role: "system"`` messages | forwarded (mid-conversation system beta) | same |
+
+Options (``providers.<name>.options``):
+  ``strip_fields``: top-level request fields the vendor rejects (e.g. ``[context_management]``).
+  ``strip_betas``: beta flags the vendor rejects, or ``"*"`` for all.
+  ``validates_signatures``: whether unsigned thinking blocks must be removed (default: true
+  only for api.anthropic.com).
+  ``auth``: ``x-api-key`` (default) or ``bearer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from core.errors import RelayError, anthropic_error_type
+from core.hookspecs import hookimpl
+from core.jsonutil import JSONDecodeError, loads
+from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
+from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+
+DEFAULT_VERSION = "2023-06-01"
+_STATUS_FOR_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+@hookimpl
+def ccrelay_register_providers(register: Any) -> None:
+    register(AnthropicProvider)
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    description = "Anthropic Messages API and Anthropic-compatible vendors"
+    base_url_suffixes = ("/anthropic", "api.anthropic.com", "/anthropic/v1")
+    option_keys = frozenset({"strip_fields", "strip_betas", "validates_signatures", "auth"})
+
+    def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
+        opts = ctx.provider.options
+        body: dict[str, Any] = dict(req)
+        body["model"] = ctx.model
+        for key in opts.get("strip_fields", ()):
+            body.pop(key, None)
+        if opts.get("validates_signatures", _is_anthropic(ctx.provider.base_url)):
+            body["messages"] = _without_unsigned_thinking(body["messages"])
+        headers = {"anthropic-version": ctx.client_headers.get("anthropic-version", DEFAULT_VERSION)}
+        betas = _betas(ctx.client_headers.get("anthropic-beta", ""), opts.get("strip_betas", ()))
+        if betas:
+            headers["anthropic-beta"] = betas
+        base = ctx.provider.base_url
+        path = "/messages" if base.endswith("/v1") else "/v1/messages"
+        return UpstreamRequest(path, body, bool(req.get("stream")), headers)
+
+    def auth_headers(self, api_key: str) -> dict[str, str]:
+        return {"x-api-key": api_key}
+
+    def convert_response(self, body: Any, ctx: RequestContext) -> CanonicalResponse:
+        if not isinstance(body, dict) or body.get("type") == "error":
+            raise _error_from(body, ctx)
+        if not isinstance(body.get("content"), list):
+            raise RelayError(
+                502, f"provider {ctx.provider.name}: answer has no content list", retryable=True
+            )
+        body["model"] = ctx.client_model
+        return body  # type: ignore[return-value]
+
+    def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
+        finished = False
+        for sse in events:
+            try:
+                event = loads(sse.data)
+            except JSONDecodeError:
+                raise RelayError(
+                    502, f"provider {ctx.provider.name}: bad stream data {sse.data[:200]!r}"
+                ) from None
+            etype = event.get("type") if isinstance(event, dict) else None
+            if etype == "ping":
+                continue  # core sends its own pings during silences
+            if etype == "error":
+                raise _error_from(event, ctx)
+            if etype == "message_start":
+                event["message"]["model"] = ctx.client_model
+            elif etype == "message_stop":
+                finished = True
+            yield event
+        if not finished:
+            raise RelayError(
+                502, f"provider {ctx.provider.name}: stream ended before message_stop"
+            )
+
+
+def _error_from(body: Any, ctx: RequestContext) -> RelayError:
+    err = body.get("error") if isinstance(body, dict) else None
+    etype = err.get("type", "api_error") if isinstance(err, dict) else "api_error"
+    message = err.get("message", "") if isinstance(err, dict) else str(body)[:300]
+    status = _STATUS_FOR_TYPE.get(etype, 500)
+    return RelayError(
+        status, f"provider {ctx.provider.name}: {message}", error_type=etype or anthropic_error_type(status)
+    )
+
+
+def _is_anthropic(base_url: str) -> bool:
+    return "api.anthropic.com" in base_url
+
+
+def _betas(header: str, strip: Any) -> str:
+    if not header or strip == "*":
+        return ""
+    drop = set(strip or ())
+    return ",".join(b for b in (x.strip() for x in header.split(",")) if b and b not in drop)
+
+
+def _without_unsigned_thinking(messages: list[Any]) -> list[Any]:
+    out = []
+    for msg in messages:
+        content = msg.get("content")
+        if msg.get("role") == "assistant" and isinstance(content, list) and any(
+            b.get("type") == "thinking" and not b.get("signature") for b in content
+        ):
+            kept = [b for b in content if not (b.get("type") == "thinking" and not b.get("signature"))]
+            msg = {**msg, "content": kept}
+        out.append(msg)
+    return out

@@ -1,0 +1,156 @@
+"""A scripted upstream: a real HTTP server on 127.0.0.1 that answers from a per-test script.
+
+Each test queues ``Reply`` objects (JSON bodies, SSE streams with optional delays, errors)
+and afterwards reads ``requests`` to see exactly what the relay sent upstream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer.
+
+    :param json: a JSON body (non-streaming).
+    :param sse: SSE events: dicts become ``data: <json>``, strings are sent raw (so tests can
+        send ``"data: [DONE]\\n\\n"``, comments, or broken framing).
+    :param delay: seconds before the status line.
+    :param chunk_delay: seconds between SSE events.
+    :param hang: after the events, keep the connection open this long (a silent upstream).
+    :param path: only answer requests whose path ends with this (others fall through).
+    """
+
+    status: int = 200
+    json: Any = None
+    sse: list[Any] | None = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+    hang: float = 0.0
+    event_names: bool = False
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    #: set when the relay closed the connection while this request was being answered
+    closed: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.requests: list[Recorded] = []
+        self.default: Reply | None = None
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._serve(None)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw
+                self._serve(body)
+
+            def _serve(self, body: Any) -> None:
+                rec = Recorded(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                )
+                with fake._lock:
+                    fake.requests.append(rec)
+                    reply = fake.replies.pop(0) if fake.replies else fake.default
+                if reply is None:
+                    reply = Reply(500, json={"error": {"message": "fake upstream: no reply scripted"}})
+                try:
+                    self._send(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    rec.closed.set()
+                finally:
+                    rec.finished.set()
+
+            def _send(self, reply: Reply) -> None:
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.sse is None:
+                    data = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
+                    self.send_response(reply.status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_response(reply.status)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("transfer-encoding", "chunked")
+                for k, v in reply.headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                for i, ev in enumerate(reply.sse):
+                    if i and reply.chunk_delay:
+                        time.sleep(reply.chunk_delay)
+                    if isinstance(ev, dict):
+                        name = f"event: {ev['type']}\n" if reply.event_names and "type" in ev else ""
+                        ev = f"{name}data: {json.dumps(ev)}\n\n"
+                    self._chunk(ev.encode() if isinstance(ev, str) else ev)
+                deadline = time.monotonic() + reply.hang
+                while time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    # An empty-looking chunk extension keeps the stream open while letting us
+                    # notice a closed peer.
+                    self._probe()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+            def _probe(self) -> None:
+                import select
+                import socket
+
+                r, _, _ = select.select([self.connection], [], [], 0)
+                if r and self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    raise ConnectionResetError("relay closed the connection")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def reply(self, *replies: Reply) -> None:
+        with self._lock:
+            self.replies.extend(replies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
