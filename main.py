@@ -19,7 +19,7 @@ from core.app import create_app  # noqa: E402
 from core.config import ConfigError  # noqa: E402
 from core.plugins import Registry  # noqa: E402
 from core.reload import ConfigStore, Watcher  # noqa: E402
-from core.server import make_server  # noqa: E402
+from core.server import graceful_stop, make_server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("ccrelay")
@@ -71,15 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(store)
     host = args.host or settings.host
     port = args.port or settings.port
-    server = make_server(app, host, port)
+    server, inflight = make_server(app, host, port)
     watcher = Watcher(store)
     watcher.start()
 
     def stop() -> None:
         log.info("stopping: no new connections; waiting for requests in flight")
         watcher.stop()
-        # stop() waits up to the timeout for running handlers (streams) to finish.
-        gevent.spawn(server.stop, timeout=30)
+        gevent.spawn(graceful_stop, server, inflight, 30.0)
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         "ccrelay listening on http://%s:%s (provider %s, fallbacks %s, config %s)",
         host, server.server_port, settings.active, list(settings.fallbacks), store.path,
     )  # fmt: skip
-    server.serve_forever(stop_timeout=30)
+    server.serve_forever(stop_timeout=1)
     return 0
 
 

@@ -8,8 +8,11 @@ finishes.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import gevent
 from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
@@ -26,14 +29,59 @@ class _Handler(WSGIHandler):
         return env
 
 
-def make_server(app: Any, host: str, port: int, *, access_log: bool = False) -> WSGIServer:
+class InFlight:
+    """WSGI middleware counting requests in flight, streams included until their last byte,
+    so a graceful stop can wait for them and not for idle keep-alive connections."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.count = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        self.count += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self.count -= 1
+            raise
+        return self._track(result)
+
+    def _track(self, result: Iterable[bytes]) -> Iterator[bytes]:
+        try:
+            yield from result
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            self.count -= 1
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.count > 0 and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        return self.count == 0
+
+
+def graceful_stop(server: WSGIServer, inflight: InFlight, timeout: float = 30.0) -> None:
+    """Stop accepting, let requests in flight (streams too) finish, then close idle
+    keep-alive connections."""
+    server.close()
+    inflight.wait_idle(timeout)
+    server.stop(timeout=0.1)
+
+
+def make_server(
+    app: Any, host: str, port: int, *, access_log: bool = False
+) -> tuple[WSGIServer, InFlight]:
     """A gevent WSGI server for ``app``; per-request access logging is off by default (the
     token log already records every request, and a line per request costs CPU)."""
-    return WSGIServer(
+    inflight = InFlight(app)
+    server = WSGIServer(
         (host, port),
-        app,
+        inflight,
         spawn=Pool(MAX_CONNECTIONS),
         handler_class=_Handler,
         log=logging.getLogger("ccrelay.access") if access_log else None,
         error_log=logging.getLogger("ccrelay.server"),
     )
+    return server, inflight
