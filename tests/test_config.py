@@ -1,0 +1,144 @@
+"""Config loading and validation, with plain data (no server)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.config import ConfigError, load_settings
+from core.provider import Provider
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+class _Openai(Provider):
+    name = "openai"
+    base_url_suffixes = ("/v1", "/openai")
+    option_keys = frozenset({"max_output_tokens"})
+    convert_request = convert_response = stream = None  # type: ignore[assignment]
+
+
+class _Anthropic(_Openai):
+    name = "anthropic"
+    base_url_suffixes = ("/anthropic",)
+    option_keys = frozenset()
+
+
+STRATEGIES = {"openai": _Openai, "anthropic": _Anthropic}
+
+
+def load(tmp_path: Path, config: object, env: dict[str, str] | None = None, dotenv: str = ""):
+    path = tmp_path / "config.yaml"
+    path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
+    if dotenv:
+        (tmp_path / ".env").write_text(dotenv)
+    return load_settings(path, strategies=lambda: STRATEGIES, environ=env or {})
+
+
+BASE = {
+    "provider": {"name": "deepseek", "fallback_providers": ["grok"]},
+    "providers": {
+        "deepseek": {"type": "anthropic", "base_url": "https://api.deepseek.com/anthropic",
+                     "api_key": "${DEEPSEEK_API_KEY}", "model": "deepseek-chat", "timeout": 600},
+        "grok": {"type": "openai", "base_url": "https://api.x.ai/v1", "api_key": "${GROK_API_KEY}",
+                 "model": "grok-4"},
+    },
+}  # fmt: skip
+
+
+def test_the_documented_config_loads(tmp_path):
+    s = load(tmp_path, BASE, {"DEEPSEEK_API_KEY": "k1", "GROK_API_KEY": "k2"})
+    assert s.active == "deepseek" and s.fallbacks == ("grok",) and s.chain == ("deepseek", "grok")
+    assert s.providers["deepseek"].api_key == "k1"
+    assert s.providers["deepseek"].timeout == 600.0
+    assert s.providers["grok"].configured
+    assert (s.host, s.port) == ("127.0.0.1", 8080)
+    assert "k1" not in repr(s)  # keys never show in a repr that might be logged
+
+
+def test_unset_key_loads_but_is_unconfigured(tmp_path):
+    s = load(tmp_path, BASE, {"GROK_API_KEY": "k2"})
+    assert not s.providers["deepseek"].configured
+    assert "DEEPSEEK_API_KEY is not set" in s.providers["deepseek"].problem
+    assert s.providers["grok"].configured
+
+
+def test_default_substitution_and_dotenv_with_environment_winning(tmp_path):
+    config = {"providers": {"x": {"type": "openai", "base_url": "${URL:-http://h/v1}",
+                                  "api_key": "${A}", "model": "${M:-m1}"}}}  # fmt: skip
+    s = load(tmp_path, config, {"A": "from-env"}, dotenv="A=from-dotenv\nM='m2'\n# comment\n")
+    x = s.providers["x"]
+    assert (x.base_url, x.api_key, x.model) == ("http://h/v1", "from-env", "m2")
+    assert s.active == "x"  # the only provider is active when provider.name is absent
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: c["providers"]["grok"].update(timeout="ten"),
+         'providers.grok.timeout: expected a number, got "ten"'),
+        (lambda c: c["providers"]["grok"].update(colour="red"), "providers.grok.colour: unknown key"),
+        (lambda c: c.update(sever={"port": 1}), "sever: unknown key"),
+        (lambda c: c.update(server={"port": "80"}), 'server.port: expected an integer, got "80"'),
+        (lambda c: c["provider"].update(name="nope"), "provider.name: no provider named 'nope'"),
+        (lambda c: c["provider"].update(fallback_providers="grok"), "provider.fallback_providers: expected a list"),
+        (lambda c: c["providers"]["grok"].update(type="smoke"), "providers.grok.type: no provider strategy named 'smoke'"),
+        (lambda c: c["providers"]["grok"].pop("base_url"), "providers.grok.base_url: missing"),
+        (lambda c: c["providers"]["grok"].update(options={"bogus": 1}), "providers.grok.options.bogus: unknown key"),
+        (lambda c: c.update(logging={"level": "LOUD"}), "logging.level"),
+    ],
+)
+def test_errors_name_their_path(tmp_path, mutate, message):
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    mutate(config)
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, config)
+    assert message in str(info.value)
+
+
+def test_not_yaml_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load(tmp_path, "provider: [unclosed")
+
+
+@pytest.mark.parametrize(
+    ("name", "base_url", "expected"),
+    [
+        ("openai", "https://example.com/whatever", "openai"),  # named like a strategy
+        ("ds", "https://api.deepseek.com/anthropic", "anthropic"),
+        ("grok", "https://api.x.ai/v1", "openai"),
+        ("gem", "https://generativelanguage.googleapis.com/v1beta/openai/", "openai"),
+    ],
+)
+def test_type_is_inferred(tmp_path, name, base_url, expected):
+    s = load(tmp_path, {"providers": {name: {"base_url": base_url, "api_key": "k"}}})
+    assert s.providers[name].type == expected
+
+
+def test_type_that_cannot_be_inferred_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="providers.x.type: missing and cannot be inferred"):
+        load(tmp_path, {"providers": {"x": {"base_url": "https://h/api", "api_key": "k"}}})
+
+
+def test_legacy_layout_loads_unchanged(tmp_path):
+    text = (FIXTURES / "legacy-config.yaml").read_text()
+    s = load(tmp_path, text, {"DEEPSEEK_API_KEY": "d", "GEMINI_API_KEY": "g"})
+    assert s.active == "deepseek" and s.fallbacks == ("gemini",)
+    assert set(s.providers) == {"gemini", "grok", "deepseek"}
+    assert s.providers["deepseek"].type == "anthropic"
+    assert s.providers["gemini"].type == "openai"  # .../v1beta/openai
+    assert s.providers["grok"].type == "openai"
+    assert s.providers["deepseek"].model == "deepseek-reasoner"
+    assert not s.providers["grok"].configured  # GROK_API_KEY unset: loads, reported
+    assert (s.host, s.port) == ("0.0.0.0", 8080)
+
+
+def test_snapshot_is_immutable(tmp_path):
+    s = load(tmp_path, BASE, {"DEEPSEEK_API_KEY": "k"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.active = "grok"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        s.providers["x"] = s.providers["grok"]  # type: ignore[index]
