@@ -1,0 +1,82 @@
+"""The ``openai`` provider: Chat Completions upstreams (OpenAI, DeepSeek, Grok, vLLM ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from core.errors import RelayError
+from core.hookspecs import hookimpl
+from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
+from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+
+from .capabilities import OPTION_KEYS, resolve
+from .convert_request import build_body
+from .convert_response import to_canonical
+from .errors import context_length_error
+from .stream import convert_stream
+
+
+@hookimpl
+def ccrelay_register_providers(register: Any) -> None:
+    register(OpenAIProvider)
+
+
+class OpenAIProvider(Provider):
+    """Converts canonical (Anthropic Messages) requests to ``POST {base_url}/chat/completions``.
+
+    Field-by-field decisions are tabled in ``convert_request.py`` (request) and
+    ``convert_response.py`` (answer); streaming rules in ``stream.py``. A small per-model
+    table in ``capabilities.py`` supplies output caps and parameter rules; these
+    ``providers.<name>.options`` override it or tune vendor quirks:
+
+    - ``max_output_tokens`` (int): the upstream model's output cap; ``max_tokens`` is
+      clamped to it (the table's value for known models, else no clamp).
+    - ``max_completion_tokens`` (bool): send ``max_completion_tokens`` instead of
+      ``max_tokens`` (table: on for o-series and gpt-5).
+    - ``fixed_temperature`` (bool): the model only accepts the default sampling, so drop
+      ``temperature`` and ``top_p`` (table: on for o-series and gpt-5).
+    - ``reasoning_effort`` (bool): the model accepts ``reasoning_effort``; thinking budgets
+      and ``output_config.effort`` are mapped to it (table: o-series, gpt-5, gpt-oss,
+      grok-3-mini).
+    - ``send_reasoning`` (bool, default on; off for OpenAI's own models): send the thinking
+      of tool-calling assistant turns back as reasoning (DeepSeek thinking mode requires it).
+    - ``reasoning_field`` (str, default ``reasoning_content``): the message field used for
+      that, e.g. ``reasoning`` for OpenRouter or Ollama.
+    - ``top_k`` (bool, default off): pass ``top_k`` (vLLM, OpenRouter, DashScope take it;
+      OpenAI rejects it).
+    - ``max_stop_sequences`` (int, default 4): more stop sequences are a 400; 0 = no limit.
+    - ``send_user`` (bool, default on): send a hash of ``metadata.user_id`` as ``user``.
+    - ``structured_output`` (``json_schema`` | ``json_object``, default ``json_schema``):
+      how ``output_config.format`` is sent; ``json_object`` (DeepSeek) puts the schema in
+      the system message.
+    - ``extra_body`` (mapping): merged into the top level of every request body last, for
+      vendor switches such as DeepSeek's ``thinking: {type: enabled}``.
+    """
+
+    name: ClassVar[str] = "openai"
+    description: ClassVar[str] = "OpenAI Chat Completions and compatible servers"
+    base_url_suffixes: ClassVar[tuple[str, ...]] = (
+        "/v1", "/openai", "/openai/v1", "/compatible-mode/v1", "/api/v1",
+    )  # fmt: skip
+    option_keys: ClassVar[frozenset[str]] = OPTION_KEYS
+
+    def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
+        opts = resolve(ctx.model, ctx.provider.options, ctx.provider.name)
+        body = build_body(req, ctx.model, opts, ctx.provider.name)
+        return UpstreamRequest(
+            path="/chat/completions", body=body, stream=bool(req.get("stream", False))
+        )
+
+    def convert_response(self, body: Any, ctx: RequestContext) -> CanonicalResponse:
+        return to_canonical(body, ctx.client_model, ctx.request_id)
+
+    def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
+        return convert_stream(events, ctx.client_model, ctx.request_id)
+
+    def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
+        """A context-length rejection becomes Anthropic's "prompt is too long" 400 (Claude
+        Code then compacts the conversation); anything else gets the base mapping."""
+        base = super().map_error(status, body, headers)
+        too_long = context_length_error(status, body, base.message)
+        return base if too_long is None else too_long

@@ -1,0 +1,160 @@
+"""Per-model capabilities of OpenAI-compatible upstreams and the options that override them.
+
+The table is deliberately small: it covers the model families whose limits or parameter rules
+make a plain request fail (OpenAI reasoning models, small output caps). Anything not listed
+is sent as the client asked, and ``providers.<name>.options`` overrides any row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import RelayError
+
+EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
+_ALL_EFFORTS = ("minimal", "low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class ModelCaps:
+    """What one upstream model accepts.
+
+    :param max_output: largest ``max_tokens`` the model takes (None: no clamp).
+    :param completion_tokens_param: send ``max_completion_tokens`` instead of ``max_tokens``.
+    :param fixed_sampling: the model only takes the default temperature/top_p, so drop them.
+    :param efforts: ``reasoning_effort`` values it accepts (empty: do not send one).
+    :param stop: whether ``stop`` sequences are accepted.
+    :param reasoning_replay: whether assistant ``reasoning_content`` may be sent back.
+    """
+
+    max_output: int | None = None
+    completion_tokens_param: bool = False
+    fixed_sampling: bool = False
+    efforts: tuple[str, ...] = ()
+    stop: bool = True
+    reasoning_replay: bool = True
+
+
+_OPENAI_REASONING = ModelCaps(
+    max_output=100_000,
+    completion_tokens_param=True,
+    fixed_sampling=True,
+    efforts=("low", "medium", "high"),
+    stop=False,
+    reasoning_replay=False,
+)
+
+# First match wins; patterns see the model name lower-cased, without an "org/" prefix
+# (OpenRouter and vLLM names such as "openai/gpt-5" or "deepseek-ai/DeepSeek-V3").
+_TABLE: tuple[tuple[re.Pattern[str], ModelCaps], ...] = tuple(
+    (re.compile(p), c)
+    for p, c in (
+        (r"^gpt-5[\w.-]*-chat", ModelCaps(max_output=16_384, completion_tokens_param=True,
+                                          reasoning_replay=False)),
+        (r"^gpt-5", ModelCaps(max_output=128_000, completion_tokens_param=True,
+                              fixed_sampling=True, efforts=_ALL_EFFORTS, stop=False,
+                              reasoning_replay=False)),
+        (r"^o1-mini", ModelCaps(max_output=65_536, completion_tokens_param=True,
+                                fixed_sampling=True, stop=False, reasoning_replay=False)),
+        (r"^o[1-9]", _OPENAI_REASONING),
+        (r"^gpt-oss", ModelCaps(max_output=32_768, efforts=("low", "medium", "high"))),
+        (r"^gpt-4\.1", ModelCaps(max_output=32_768, reasoning_replay=False)),
+        (r"^(gpt-4o|chatgpt-4o)", ModelCaps(max_output=16_384, reasoning_replay=False)),
+        (r"^gpt-4-turbo|^gpt-4-\d{4}-preview", ModelCaps(max_output=4_096, reasoning_replay=False)),
+        (r"^gpt-4(-\d{4})?$", ModelCaps(max_output=8_192, reasoning_replay=False)),
+        (r"^gpt-3\.5", ModelCaps(max_output=4_096, reasoning_replay=False)),
+        (r"^deepseek-chat$", ModelCaps(max_output=8_192)),
+        (r"^deepseek-reasoner$", ModelCaps(max_output=65_536)),
+        (r"^grok-3-mini", ModelCaps(max_output=131_072, efforts=("low", "high"))),
+        (r"^qwen-(max|turbo)", ModelCaps(max_output=8_192)),
+    )
+)  # fmt: skip
+
+_DEFAULT = ModelCaps()
+
+
+def lookup(model: str) -> ModelCaps:
+    """The table row for ``model`` (defaults when it is not listed)."""
+    name = model.rsplit("/", 1)[-1].lower()
+    for pattern, caps in _TABLE:
+        if pattern.search(name):
+            return caps
+    return _DEFAULT
+
+
+@dataclass(frozen=True)
+class Options:
+    """``providers.<name>.options`` read and type-checked, merged over the model's table row."""
+
+    caps: ModelCaps
+    send_reasoning: bool = True
+    reasoning_field: str = "reasoning_content"
+    top_k: bool = False
+    max_stop_sequences: int = 4
+    send_user: bool = True
+    structured_output: str = "json_schema"
+    extra_body: Mapping[str, Any] | None = None
+
+
+OPTION_KEYS = frozenset(
+    {
+        "max_output_tokens", "max_completion_tokens", "fixed_temperature", "reasoning_effort",
+        "send_reasoning", "reasoning_field", "top_k", "max_stop_sequences", "send_user",
+        "structured_output", "extra_body",
+    }
+)  # fmt: skip
+
+
+def resolve(model: str, options: Mapping[str, Any], provider: str) -> Options:
+    """Merge the capability row of ``model`` with the provider's ``options``.
+
+    :raises RelayError: 500 naming the option when a value has the wrong type (config keys
+        are checked by core, values only here).
+    """
+    caps = lookup(model)
+    if not options:
+        return Options(caps=caps, send_reasoning=caps.reasoning_replay)
+    where = f"providers.{provider}.options"
+    max_out = _get(options, "max_output_tokens", int, where, caps.max_output)
+    efforts = caps.efforts
+    if "reasoning_effort" in options:
+        flag = _get(options, "reasoning_effort", bool, where, False)
+        efforts = (efforts or _ALL_EFFORTS) if flag else ()
+    caps = ModelCaps(
+        max_output=max_out,
+        completion_tokens_param=_get(
+            options, "max_completion_tokens", bool, where, caps.completion_tokens_param
+        ),
+        fixed_sampling=_get(options, "fixed_temperature", bool, where, caps.fixed_sampling),
+        efforts=efforts,
+        stop=caps.stop,
+        reasoning_replay=caps.reasoning_replay,
+    )
+    structured = _get(options, "structured_output", str, where, "json_schema")
+    if structured not in ("json_schema", "json_object"):
+        raise RelayError(500, f"{where}.structured_output: expected json_schema or json_object")
+    extra = _get(options, "extra_body", dict, where, None)
+    return Options(
+        caps=caps,
+        send_reasoning=_get(options, "send_reasoning", bool, where, caps.reasoning_replay),
+        reasoning_field=_get(options, "reasoning_field", str, where, "reasoning_content"),
+        top_k=_get(options, "top_k", bool, where, False),
+        max_stop_sequences=_get(options, "max_stop_sequences", int, where, 4),
+        send_user=_get(options, "send_user", bool, where, True),
+        structured_output=structured,
+        extra_body=extra,
+    )
+
+
+def _get(options: Mapping[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
+    value = options.get(key, default)
+    if value is default:
+        return value
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RelayError(
+            500, f"{where}.{key}: expected {kind.__name__}, got {value!r}; fix config.yaml"
+        )
+    return value
