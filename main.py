@@ -14,6 +14,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
+import gevent.event  # noqa: E402
 
 from core.app import create_app  # noqa: E402
 from core.config import ConfigError  # noqa: E402
@@ -75,10 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     watcher = Watcher(store)
     watcher.start()
 
+    stopped = gevent.event.Event()
+
     def stop() -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
         log.info("stopping: no new connections; waiting for requests in flight")
         watcher.stop()
-        gevent.spawn(graceful_stop, server, inflight, 30.0)
+        gevent.spawn(graceful_stop, server, inflight, 30.0).link(lambda _: stopped.set())
+
+    stopping = gevent.event.Event()
 
     gevent.signal_handler(signal.SIGTERM, stop)
     gevent.signal_handler(signal.SIGINT, stop)
@@ -92,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         "ccrelay listening on http://%s:%s (provider %s, fallbacks %s, config %s)",
         host, server.server_port, settings.active, list(settings.fallbacks), store.path,
     )  # fmt: skip
-    server.serve_forever(stop_timeout=1)
+    stopped.wait()
+    log.info("stopped")
     return 0
 
 

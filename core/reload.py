@@ -35,21 +35,28 @@ class ConfigStore:
         self.current: Settings = self._load()  # raises ConfigError at start-up
         self.last_error: str = ""
 
+    def _inputs_digest(self) -> bytes:
+        """A digest of everything a load reads: the config and the ``.env`` beside it."""
+        h = hashlib.sha256()
+        for path in (self.path, self.path.parent / ".env"):
+            h.update(path.read_bytes() if path.exists() else b"-")
+        return h.digest()
+
     def _load(self) -> Settings:
-        raw = self.path.read_bytes() if self.path.exists() else b""
+        digest = self._inputs_digest()
         settings = load_settings(self.path, strategies=lambda: self.registry.classes)
-        self._digest = hashlib.sha256(raw).digest()
+        self._digest = digest
         return settings
 
     def reload(self, *, force: bool = False) -> bool:
         """Validate the file again and swap it in if valid; returns whether it changed."""
         with self._lock:
             try:
-                raw = self.path.read_bytes()
+                digest = self._inputs_digest()
             except OSError as exc:
                 log.error("config reload skipped: cannot read %s: %s", self.path, exc)
                 return False
-            if not force and hashlib.sha256(raw).digest() == self._digest:
+            if not force and digest == self._digest:
                 return False
             old = self.current
             try:

@@ -65,7 +65,7 @@ class InFlight:
 def graceful_stop(server: WSGIServer, inflight: InFlight, timeout: float = 30.0) -> None:
     """Stop accepting, let requests in flight (streams too) finish, then close idle
     keep-alive connections."""
-    server.close()
+    server.stop_accepting()
     inflight.wait_idle(timeout)
     server.stop(timeout=0.1)
 

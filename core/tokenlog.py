@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,15 @@ FIELDS = (
 class TokenLog:
     """Appends request lines to the day's file in a directory that may change on reload."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._key: tuple[str, str] | None = None
 
     def write(self, directory: Path, fields: dict[str, Any], level: str = "INFO") -> None:
         """Append one line. ``fields`` keys outside ``FIELDS`` follow them (``error=...``)."""
-        now = time.time()
+        now = self._clock()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         parts = [stamp, level, "REQUEST"]
         for key in FIELDS:

@@ -1,0 +1,84 @@
+"""Start-up and shutdown of ``python main.py``."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+
+import requests
+import yaml
+
+from tests.conftest import ROOT, free_port, one_provider
+from tests.fakes.upstream import Reply
+from tests.test_fallback import MSGS, _events, client
+from tests.test_reload import wait_for
+
+
+def run_main(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+
+
+def test_bad_config_prints_one_line_and_exits_2(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"providers": {"grok": {"type": "openai", "base_url": "http://h/v1",
+                                                           "api_key": "k", "timeout": "ten"}}}))  # fmt: skip
+    proc = run_main("--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'ccrelay: bad config: providers.grok.timeout: expected a number, got "ten"'
+    )
+
+
+def test_missing_config_exits_2(tmp_path):
+    proc = run_main("--config", str(tmp_path / "nope.yaml"), cwd=tmp_path)
+    assert proc.returncode == 2 and "file not found" in proc.stderr
+
+
+def test_config_from_environment_variable(tmp_path, upstream, clean_env):
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(yaml.safe_dump(one_provider("anthropic", upstream.url)))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "--port", str(port)],
+                            env={**clean_env, "CCRELAY_CONFIG": str(path)}, cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        def health():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
+            except requests.ConnectionError:
+                return None
+
+        wait_for(lambda: health() is not None, timeout=15)
+        assert health()["config"]["path"] == str(path)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_help(tmp_path):
+    proc = run_main("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for flag in ("--config", "--host", "--port"):
+        assert flag in proc.stdout
+
+
+def test_sigterm_lets_the_stream_in_flight_finish(start_relay, upstream):
+    relay = start_relay(one_provider("anthropic", upstream.url))
+    upstream.reply(Reply(sse=_events("finished cleanly"), event_names=True, chunk_delay=0.3))
+    result: dict = {}
+
+    def stream() -> None:
+        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
+            result["text"] = s.get_final_message().content[0].text
+
+    t = threading.Thread(target=stream)
+    t.start()
+    wait_for(lambda: len(upstream.requests) == 1)
+    relay.proc.send_signal(signal.SIGTERM)
+    t.join(10)
+    assert result["text"] == "finished cleanly"
+    assert relay.proc.wait(10) == 0
+    assert "status=success" in relay.token_lines()[0]

@@ -1,0 +1,124 @@
+"""Live config: edits switch providers within a second, bad edits are rejected, streams survive."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import anthropic
+import requests
+
+from tests.fakes.upstream import Reply
+from tests.test_fallback import ANSWER, MSGS, _events, client, two
+
+
+def wait_for(predicate, timeout: float = 3.0) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_editing_the_config_switches_provider_within_a_second(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    config["provider"] = {"name": "second"}
+    relay.write_config(config)  # temp file + rename, as editors save
+    took = wait_for(lambda: relay.health()["active_provider"] == "second")
+    assert took < 1.0
+    upstream2.reply(Reply(json=ANSWER))
+    msg = client(relay).messages.create(model="c", max_tokens=5, messages=MSGS)
+    assert msg.content[0].text == "from second"
+    assert upstream.requests == []
+    assert "active provider first -> second" in relay.log()
+
+
+def test_in_place_write_is_picked_up_too(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    text = relay.config_path.read_text().replace("name: first", "name: second")
+    with open(relay.config_path, "w") as f:  # truncate and write, as some editors do
+        f.write(text)
+    wait_for(lambda: relay.health()["active_provider"] == "second")
+
+
+def test_invalid_edit_is_rejected_and_the_last_good_config_stays(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    config["providers"]["first"]["timeout"] = "ten"
+    relay.write_config(config)
+    wait_for(lambda: relay.health()["config"]["last_reload_error"] is not None)
+    health = relay.health()
+    assert health["config"]["last_reload_error"] == 'providers.first.timeout: expected a number, got "ten"'
+    assert "config reload rejected" in relay.log()
+    upstream.reply(Reply(json=ANSWER))
+    assert client(relay).messages.create(model="c", max_tokens=5, messages=MSGS).content[0].text
+    assert len(upstream.requests) == 1  # still served by the old config's active provider
+
+
+def test_edit_during_a_stream_keeps_the_stream_and_serves_the_next_request(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    upstream.reply(Reply(sse=_events("slow stream"), event_names=True, chunk_delay=0.4))
+    upstream2.reply(Reply(json=ANSWER))
+    result: dict = {}
+
+    def stream() -> None:
+        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
+            result["text"] = s.get_final_message().content[0].text
+
+    t = threading.Thread(target=stream)
+    t.start()
+    wait_for(lambda: len(upstream.requests) == 1)
+    config["provider"] = {"name": "second"}
+    relay.write_config(config)
+    wait_for(lambda: relay.health()["active_provider"] == "second")
+    # A request made right after the edit is served at once by the new provider, while the
+    # stream that started before the edit is still running on its old snapshot.
+    started = time.monotonic()
+    msg = client(relay).messages.create(model="c", max_tokens=5, messages=MSGS)
+    assert time.monotonic() - started < 1.0
+    assert msg.content[0].text == "from second"
+    assert t.is_alive()
+    t.join(10)
+    assert result["text"] == "slow stream"
+
+
+def test_sighup_reloads(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    relay.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded" in relay.log())
+
+
+def test_dotenv_change_is_picked_up(start_relay, upstream, upstream2):
+    config = two(upstream.url, upstream2.url)
+    config["providers"]["first"]["api_key"] = "${CCRELAY_TEST_DOTENV_KEY}"
+    relay = start_relay(config)
+    assert relay.health()["providers"]["first"]["configured"] is False
+    (relay.dir / ".env").write_text("CCRELAY_TEST_DOTENV_KEY=sk-from-dotenv\n")
+    wait_for(lambda: relay.health()["providers"]["first"]["configured"])
+    upstream.reply(Reply(json=ANSWER))
+    requests.post(relay.url + "/v1/messages", json={"model": "c", "max_tokens": 5, "messages": MSGS}, timeout=5)
+    assert upstream.requests[0].headers["x-api-key"] == "sk-from-dotenv"
+    assert "sk-from-dotenv" not in relay.log()
+    assert os.environ.get("CCRELAY_TEST_DOTENV_KEY") is None
+
+
+def test_sdk_stream_error_type_is_anthropic(start_relay, upstream, upstream2):
+    # Both providers overloaded: a streaming client gets the error as a status before any byte.
+    relay = start_relay(two(upstream.url, upstream2.url))
+    upstream.reply(Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}))
+    upstream2.reply(Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}))
+    try:
+        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
+            s.get_final_message()
+    except anthropic.APIStatusError as exc:
+        assert exc.status_code == 529
+        assert exc.body["error"]["type"] == "overloaded_error"
+    else:
+        raise AssertionError("expected an error")
