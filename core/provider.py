@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from core.errors import RelayError, anthropic_error_type
+from core.errors import RelayError, anthropic_error_type, context_length_error
 from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 if TYPE_CHECKING:
@@ -91,13 +91,25 @@ class Provider(abc.ABC):
 
     # --- optional behaviour with defaults ---------------------------------------------
 
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        """Headers that carry the key upstream (Bearer by default)."""
-        return {"authorization": f"Bearer {api_key}"}
+    def count_tokens_request(
+        self, req: CanonicalRequest, ctx: RequestContext
+    ) -> UpstreamRequest | None:
+        """The upstream's own token-count request, or None when it has no such endpoint
+        (then core estimates locally). The answer must be ``{"input_tokens": n}``."""
+        return None
+
+    def auth_headers(self, provider: ProviderConfig) -> dict[str, str]:
+        """Headers that carry the provider's key upstream (Bearer by default)."""
+        return {"authorization": f"Bearer {provider.api_key}"}
 
     def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
-        """Turn a non-2xx upstream answer into the error the client should see."""
+        """Turn a non-2xx upstream answer into the error the client should see: the Anthropic
+        type for its status, ``retry-after`` kept, and a context-length rejection from any
+        vendor turned into the 400 "prompt is too long" that makes Claude Code compact."""
         message = _error_message(body) or f"upstream answered HTTP {status}"
+        too_long = context_length_error(status, body, message)
+        if too_long is not None:
+            return too_long
         out_headers = {}
         if "retry-after" in headers:
             out_headers["retry-after"] = headers["retry-after"]

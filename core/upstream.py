@@ -44,7 +44,7 @@ class Upstream:
         :raises RelayError: retryable, for connection errors and timeouts.
         """
         headers = dict(_BASE_HEADERS)
-        headers.update(strategy.auth_headers(provider.api_key))
+        headers.update(strategy.auth_headers(provider))
         headers.update(provider.headers)
         headers.update(req.headers)
         if req.stream:

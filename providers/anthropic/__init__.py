@@ -21,6 +21,8 @@ Options (``providers.<name>.options``):
   ``validates_signatures``: whether unsigned thinking blocks must be removed (default: true
   only for api.anthropic.com).
   ``auth``: ``x-api-key`` (default) or ``bearer``.
+  ``count_tokens``: whether the upstream has ``/v1/messages/count_tokens`` (default: true
+  only for api.anthropic.com; elsewhere ccrelay estimates locally).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from core.config import ProviderConfig
 from core.errors import RelayError, anthropic_error_type
 from core.hookspecs import hookimpl
 from core.jsonutil import JSONDecodeError, loads
@@ -35,6 +38,9 @@ from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 DEFAULT_VERSION = "2023-06-01"
+# Generation controls the count endpoint rejects (anthropic-messages.md §9).
+_NOT_COUNTED = {"max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences",
+                "metadata", "service_tier", "context_management"}
 _STATUS_FOR_TYPE = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -58,7 +64,9 @@ class AnthropicProvider(Provider):
     name = "anthropic"
     description = "Anthropic Messages API and Anthropic-compatible vendors"
     base_url_suffixes = ("/anthropic", "api.anthropic.com", "/anthropic/v1")
-    option_keys = frozenset({"strip_fields", "strip_betas", "validates_signatures", "auth"})
+    option_keys = frozenset(
+        {"strip_fields", "strip_betas", "validates_signatures", "auth", "count_tokens"}
+    )
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = ctx.provider.options
@@ -76,8 +84,19 @@ class AnthropicProvider(Provider):
         path = "/messages" if base.endswith("/v1") else "/v1/messages"
         return UpstreamRequest(path, body, bool(req.get("stream")), headers)
 
-    def auth_headers(self, api_key: str) -> dict[str, str]:
-        return {"x-api-key": api_key}
+    def count_tokens_request(
+        self, req: CanonicalRequest, ctx: RequestContext
+    ) -> UpstreamRequest | None:
+        if not ctx.provider.options.get("count_tokens", _is_anthropic(ctx.provider.base_url)):
+            return None
+        upreq = self.convert_request(req, ctx)
+        body = {k: v for k, v in upreq.body.items() if k not in _NOT_COUNTED}
+        return UpstreamRequest(upreq.path + "/count_tokens", body, False, upreq.headers)
+
+    def auth_headers(self, provider: ProviderConfig) -> dict[str, str]:
+        if provider.options.get("auth") == "bearer":
+            return {"authorization": f"Bearer {provider.api_key}"}
+        return {"x-api-key": provider.api_key}
 
     def convert_response(self, body: Any, ctx: RequestContext) -> CanonicalResponse:
         if not isinstance(body, dict) or body.get("type") == "error":

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from core.errors import RelayError
 from core.hookspecs import hookimpl
 from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
@@ -13,7 +12,6 @@ from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 from .capabilities import OPTION_KEYS, resolve
 from .convert_request import build_body
 from .convert_response import to_canonical
-from .errors import context_length_error
 from .stream import convert_stream
 
 
@@ -73,10 +71,3 @@ class OpenAIProvider(Provider):
 
     def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
         return convert_stream(events, ctx.client_model, ctx.request_id)
-
-    def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
-        """A context-length rejection becomes Anthropic's "prompt is too long" 400 (Claude
-        Code then compacts the conversation); anything else gets the base mapping."""
-        base = super().map_error(status, body, headers)
-        too_long = context_length_error(status, body, base.message)
-        return base if too_long is None else too_long

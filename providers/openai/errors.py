@@ -4,21 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import RelayError, anthropic_error_type
+from core.errors import RelayError, anthropic_error_type, context_length_error
 
-# Upstream wording of "the prompt does not fit" across OpenAI, vLLM, DeepSeek, OpenRouter,
-# Groq, Qwen. Claude Code compacts the conversation when it sees "prompt is too long".
-_CONTEXT_MARKERS = (
-    "context_length",
-    "maximum context length",
-    "context length",
-    "context window",
-    "too many tokens",
-    "prompt is too long",
-    "reduce the length of the messages",
-    "input is too long",
-)
-_CONTEXT_STATUSES = frozenset({400, 413, 422})
 
 # In-stream errors carry a type or code instead of an HTTP status.
 _TYPE_STATUS = {
@@ -39,19 +26,6 @@ _TYPE_STATUS = {
     "service_unavailable": 503,
     "timeout": 504,
 }
-
-
-def context_length_error(status: int, body: Any, message: str) -> RelayError | None:
-    """The "prompt is too long" 400 for a context-length rejection, else None."""
-    if status not in _CONTEXT_STATUSES:
-        return None
-    code = ""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        code = str(body["error"].get("code") or "")
-    lowered = message.lower()
-    if code == "context_length_exceeded" or any(m in lowered for m in _CONTEXT_MARKERS):
-        return RelayError(400, f"prompt is too long: {message}", error_type="invalid_request_error")
-    return None
 
 
 def stream_error(obj: dict[str, Any]) -> RelayError:
