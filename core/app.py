@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from core.client import ClientGone, ClientWatch
 from core.dialects.anthropic import parse_messages_request
 from core.errors import InvalidRequest, RelayError, anthropic_error_body, anthropic_error_type
 from core.jsonutil import JSONDecodeError, dumps, loads
@@ -81,8 +81,11 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
         environ = request.environ
         client_headers = {h: environ[k] for h in FORWARDED_HEADERS if (k := "HTTP_" + h.upper().replace("-", "_")) in environ}
         sock = environ.get(SOCKET_KEY)
-        alive = (lambda: _client_connected(sock)) if sock is not None else None
-        result = relay.messages(settings, req, client_headers, rid, alive)
+        watch = ClientWatch(sock) if sock is not None else None
+        try:
+            result = relay.messages(settings, req, client_headers, rid, watch)
+        except ClientGone:
+            return Response(status=499)  # nobody is listening; the log line says "cancelled"
         if isinstance(result, dict):
             return json_response(result, headers={"request-id": rid})
         return Response(
@@ -196,12 +199,3 @@ def _read_json(limit: int) -> Any:
     except JSONDecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
 
-
-def _client_connected(sock: socket.socket) -> bool:
-    """False once the client has closed its end (a peek reads EOF)."""
-    try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False

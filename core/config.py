@@ -64,6 +64,7 @@ class Settings:
     log_level: str
     log_dir: Path
     max_body_bytes: int
+    ping_interval: float
     plugin_dirs: tuple[Path, ...]
     blocked_plugins: tuple[str, ...]
 
@@ -190,8 +191,9 @@ def _validate(
     log_dir = Path(_str(logging_raw.get("dir", "./logs"), "logging.dir"))
 
     limits = _mapping(raw.get("limits") or {}, "limits")
-    _no_unknown(limits, {"max_body_bytes"}, "limits")
+    _no_unknown(limits, {"max_body_bytes", "ping_interval"}, "limits")
     max_body = _int(limits.get("max_body_bytes", DEFAULT_MAX_BODY), "limits.max_body_bytes")
+    ping_interval = _number(limits.get("ping_interval", 10), "limits.ping_interval")
 
     plugins = _mapping(raw.get("plugins") or {}, "plugins")
     _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
@@ -208,6 +210,7 @@ def _validate(
         log_level=level,
         log_dir=log_dir,
         max_body_bytes=max_body,
+        ping_interval=ping_interval,
         plugin_dirs=dirs,
         blocked_plugins=blocked,
     )

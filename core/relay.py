@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import gevent
 import requests
 from gevent.queue import Empty, Queue
 
+from core.client import ClientGone, ClientWatch
 from core.config import Settings
 from core.errors import RelayError, anthropic_error_body
 from core.jsonutil import JSONDecodeError, dumps, loads
@@ -31,8 +33,6 @@ from core.upstream import Upstream, iter_bytes
 
 log = logging.getLogger("ccrelay.relay")
 
-#: seconds of upstream silence before a ``ping`` event goes to the client
-PING_INTERVAL = 10.0
 #: how often a waiting stream checks whether its client is still there
 CLIENT_CHECK_INTERVAL = 0.5
 _PING = encode_event({"type": "ping"})
@@ -41,6 +41,16 @@ _END = object()
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def scrub(text: str, settings: Settings) -> str:
+    """``text`` with every configured key replaced by ``***``: upstream error messages
+    sometimes quote the key they were sent, and they go to clients and logs."""
+    for pcfg in settings.providers.values():
+        key = pcfg.api_key
+        if len(key) >= 8 and key in text:
+            text = text.replace(key, "***")
+    return text
 
 
 @dataclass
@@ -100,14 +110,29 @@ class Relay:
         req: CanonicalRequest,
         client_headers: Mapping[str, str],
         request_id: str,
-        client_alive: Any = None,
+        client: ClientWatch | None = None,
     ) -> CanonicalResponse | Iterator[bytes]:
         """Answer one Messages request: a canonical response, or SSE bytes for a stream.
 
-        :param client_alive: optional ``() -> bool``; a stream waiting on a silent upstream
-            checks it and gives up (closing the upstream) once the client has gone.
+        :param client: the client's connection; when it closes, the upstream is closed too
+            (``ClientGone`` is raised before an answer exists, a stream just ends).
         :raises RelayError: when no provider could answer (the last provider's error).
         """
+        try:
+            with client.guard() if client is not None else nullcontext():
+                return self._attempts(settings, req, client_headers, request_id, client)
+        except RelayError as err:
+            err.message = scrub(err.message, settings)
+            raise
+
+    def _attempts(
+        self,
+        settings: Settings,
+        req: CanonicalRequest,
+        client_headers: Mapping[str, str],
+        request_id: str,
+        client: ClientWatch | None,
+    ) -> CanonicalResponse | Iterator[bytes]:
         stream = bool(req.get("stream"))
         acct = _Accounting(settings, request_id, req["model"], stream)
         failures: list[str] = []
@@ -134,8 +159,11 @@ class Relay:
                     )
                 ctx = RequestContext(pcfg, acct.model, req["model"], client_headers, request_id)
                 if stream:
-                    return self._stream(strategy, ctx, req, acct, client_alive)
+                    return self._stream(strategy, ctx, req, acct, client)
                 return self._once(strategy, ctx, req, acct)
+            except ClientGone:
+                self._log(acct, "cancelled")
+                raise
             except RelayError as err:
                 if not err.retryable:
                     self._log(acct, "error", err)
@@ -206,7 +234,7 @@ class Relay:
         ctx: RequestContext,
         req: CanonicalRequest,
         acct: _Accounting,
-        client_alive: Any,
+        client: ClientWatch | None,
     ) -> Iterator[bytes]:
         resp = self._open(strategy, ctx, req)
         events = strategy.stream(parse_events(iter_bytes(resp)), ctx)
@@ -228,9 +256,12 @@ class Relay:
             raise RelayError(
                 502, f"provider {ctx.provider.name}: stream broke: {exc}", retryable=True
             ) from None
+        except BaseException:
+            resp.close()
+            raise
         if first.get("type") == "message_start":
             acct.take_usage(first["message"].get("usage"))
-        return self._pump(first, events, resp, acct, client_alive)
+        return self._pump(first, events, resp, acct, client)
 
     def _pump(
         self,
@@ -238,7 +269,7 @@ class Relay:
         events: Iterator[CanonicalEvent],
         resp: requests.Response,
         acct: _Accounting,
-        client_alive: Any,
+        client: ClientWatch | None,
     ) -> Iterator[bytes]:
         """Relay events to the client from a reader greenlet, with pings during silences."""
         queue: Queue[Any] = Queue()
@@ -264,6 +295,7 @@ class Relay:
         glet = gevent.spawn(reader)
         status = "error"
         error: RelayError | None = None
+        ping_interval = acct.settings.ping_interval
         try:
             yield encode_event(first)
             silent = 0.0
@@ -272,10 +304,10 @@ class Relay:
                     item = queue.get(timeout=CLIENT_CHECK_INTERVAL)
                 except Empty:
                     silent += CLIENT_CHECK_INTERVAL
-                    if client_alive is not None and not client_alive():
+                    if client is not None and not client.alive():
                         status = "cancelled"
                         return
-                    if silent >= PING_INTERVAL:
+                    if silent >= ping_interval:
                         silent = 0.0
                         yield _PING
                     continue
@@ -297,6 +329,7 @@ class Relay:
                     return
                 if isinstance(item, RelayError):
                     error = item
+                    item.message = scrub(item.message, acct.settings)
                     body = anthropic_error_body(item.error_type, item.message)
                     yield b"event: error\ndata: " + dumps(body) + b"\n\n"
                     return
@@ -309,7 +342,7 @@ class Relay:
             self._log(acct, status, error)
 
     def _log(self, acct: _Accounting, status: str, err: RelayError | None = None) -> None:
-        extra = {"error": err.message[:300]} if err is not None else {}
+        extra = {"error": scrub(err.message, acct.settings)[:300]} if err is not None else {}
         try:
             self.tokenlog.write(acct.settings.log_dir, acct.fields(status, **extra))
         except OSError as exc:

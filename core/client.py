@@ -1,0 +1,63 @@
+"""Watching the client's connection, so a request whose client has gone stops at once.
+
+When the user presses Esc, Claude Code closes its connection. ccrelay then closes the
+upstream connection too (the model stops generating, and stops billing) instead of holding
+it until the answer is complete.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import gevent
+from gevent import select as gselect
+from gevent.socket import wait_read
+
+
+class ClientGone(BaseException):  # noqa: N818 - a signal, like GreenletExit, not an error
+    """Raised in a request's greenlet when its client has closed the connection.
+
+    A ``BaseException`` so no ``except Exception`` on the way (requests, urllib3, Flask)
+    swallows it; urllib3 closes the upstream connection as the exception passes through.
+    """
+
+
+class ClientWatch:
+    """The client socket of one request."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def alive(self) -> bool:
+        """False once the client has closed its end (readable, and a peek reads EOF)."""
+        try:
+            # A gevent socket's recv waits for data whatever the flags say: peek only
+            # once select says there is something (data or EOF) to read.
+            readable, _, _ = gselect.select([self.sock], [], [], 0)
+            if not readable:
+                return True
+            return self.sock.recv(1, socket.MSG_PEEK) != b""
+        except (OSError, ValueError):
+            return False
+
+    @contextmanager
+    def guard(self) -> Iterator[None]:
+        """While inside, a client hang-up raises ``ClientGone`` in the current greenlet."""
+        target = gevent.getcurrent()
+
+        def watch() -> None:
+            try:
+                wait_read(self.sock.fileno())
+            except OSError:
+                pass
+            # Readable means EOF (gone) or early bytes of a next request (still there).
+            if not self.alive():
+                gevent.kill(target, ClientGone)
+
+        watcher = gevent.spawn(watch)
+        try:
+            yield
+        finally:
+            watcher.kill(block=False)
