@@ -79,7 +79,7 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
         body = _read_json(settings.max_body_bytes)
         req = parse_messages_request(body)
         environ = request.environ
-        client_headers = {h: environ[k] for h in FORWARDED_HEADERS if (k := "HTTP_" + h.upper().replace("-", "_")) in environ}
+        client_headers = _client_headers(environ)
         sock = environ.get(SOCKET_KEY)
         watch = ClientWatch(sock) if sock is not None else None
         try:
@@ -94,6 +94,14 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
             headers={"cache-control": "no-cache", "x-accel-buffering": "no", "request-id": rid},
             direct_passthrough=True,
         )
+
+    @app.post("/v1/messages/count_tokens")
+    def count_tokens() -> Response:
+        settings = store.current
+        rid = new_request_id()
+        request.ccrelay_request_id = rid  # type: ignore[attr-defined]
+        req = parse_messages_request(_read_json(settings.max_body_bytes), count_tokens=True)
+        return json_response(relay.count_tokens(settings, req, _client_headers(request.environ), rid))
 
     @app.post("/api/event_logging/batch")
     def event_logging() -> Response:
@@ -168,6 +176,13 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
         )
 
     return app
+
+
+_HEADER_KEYS = tuple((h, "HTTP_" + h.upper().replace("-", "_")) for h in FORWARDED_HEADERS)
+
+
+def _client_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    return {h: environ[k] for h, k in _HEADER_KEYS if k in environ}
 
 
 def _read_json(limit: int) -> Any:

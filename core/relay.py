@@ -28,6 +28,7 @@ from core.plugins import Registry
 from core.provider import Provider, RequestContext
 from core.sse import encode_event, parse_events
 from core.tokenlog import TokenLog
+from core.tokens import estimate_input_tokens
 from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 from core.upstream import Upstream, iter_bytes
 
@@ -180,6 +181,41 @@ class Relay:
                 headers=last.headers,
             )
         raise last
+
+    def count_tokens(
+        self,
+        settings: Settings,
+        req: CanonicalRequest,
+        client_headers: Mapping[str, str],
+        request_id: str,
+    ) -> dict[str, Any]:
+        """``{"input_tokens": n}``: the first usable provider's own count when it has a count
+        endpoint, else (or when that fails) the local estimate of ``core/tokens.py``."""
+        for name in settings.chain:
+            pcfg = settings.providers[name]
+            strategy = self.registry.get(pcfg.type)
+            if strategy is None or not pcfg.configured:
+                continue
+            model = pcfg.model or req["model"]
+            ctx = RequestContext(pcfg, model, req["model"], client_headers, request_id)
+            upreq = strategy.count_tokens_request(req, ctx)
+            if upreq is None:
+                break
+            try:
+                resp = self.upstream.send(pcfg, strategy, upreq)
+                try:
+                    if resp.status_code == 200:
+                        count = loads(resp.content).get("input_tokens")
+                        if isinstance(count, int):
+                            return {"input_tokens": count}
+                    log.warning("provider %s: count_tokens answered %s; estimating locally",
+                                name, resp.status_code)  # fmt: skip
+                finally:
+                    resp.close()
+            except (RelayError, JSONDecodeError, AttributeError) as exc:
+                log.warning("provider %s: count_tokens failed (%s); estimating locally", name, exc)
+            break
+        return {"input_tokens": estimate_input_tokens(req)}
 
     # --- one attempt ----------------------------------------------------------------------
 
