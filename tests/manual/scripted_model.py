@@ -1,0 +1,175 @@
+"""A scripted OpenAI-compatible "model" for trying real clients (Claude Code) through ccrelay.
+
+Not a test (pytest does not collect this folder's files): run it, point ccrelay at it, run the
+client. With tools offered and no tool result yet, it streams some ``reasoning_content``, then
+a ``Write`` call whose arguments are split across many small chunks; after the tool result it
+answers in text. Requests without tools (titles, summaries) get a short text or JSON answer.
+
+    python tests/manual/scripted_model.py --port 9101 --workdir /tmp/try
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """(reasoning, text, tool_calls) for this request."""
+    messages = body.get("messages", [])
+    tools = {t["function"]["name"] for t in body.get("tools", [])}
+    last = messages[-1] if messages else {}
+    if last.get("role") == "tool":
+        return "The file was written; report back.", "Created hello.txt containing hi.", []
+    if "Write" in tools:
+        args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
+        return "The user wants a file. I will use the Write tool.", "", [
+            {"id": "call_write_1", "name": "Write", "arguments": args}
+        ]
+    if body.get("response_format"):
+        return "", json.dumps({"title": "Create hello file"}), []
+    return "", "ok", []
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    workdir = "/tmp"
+    log_file = None
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        if self.log_file:
+            with open(self.log_file, "a") as f:
+                f.write(json.dumps({"path": self.path, "body": body}) + "\n")
+        if self.path.endswith("/messages"):
+            return self._anthropic(body)
+        reasoning, text, calls = plan(body, self.workdir)
+        if not body.get("stream"):
+            msg: dict[str, Any] = {"role": "assistant", "content": text or None}
+            if reasoning:
+                msg["reasoning_content"] = reasoning
+            if calls:
+                msg["tool_calls"] = [{"id": c["id"], "type": "function",
+                                      "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]
+            data = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
+                               "choices": [{"index": 0, "message": msg,
+                                            "finish_reason": "tool_calls" if calls else "stop"}],
+                               "usage": {"prompt_tokens": 100, "completion_tokens": 10}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+        def send(delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None) -> None:
+            obj: dict[str, Any] = {"id": "x", "object": "chat.completion.chunk", "model": body["model"],
+                                   "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            if usage:
+                obj["usage"] = usage
+            raw = f"data: {json.dumps(obj)}\n\n".encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.wfile.flush()
+            time.sleep(0.005)
+
+        send({"role": "assistant", "content": ""})
+        for word in reasoning.split(" ") if reasoning else []:
+            send({"reasoning_content": word + " "})
+        for i in range(0, len(text), 4):
+            send({"content": text[i:i + 4]})
+        for n, call in enumerate(calls):
+            send({"tool_calls": [{"index": n, "id": call["id"], "type": "function",
+                                  "function": {"name": call["name"], "arguments": ""}}]})
+            args = call["arguments"]
+            for i in range(0, len(args), 3):  # many small fragments, split mid-string
+                send({"tool_calls": [{"index": n, "function": {"arguments": args[i:i + 3]}}]})
+        send({}, "tool_calls" if calls else "stop")
+        send(None, usage={"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110})
+        raw = b"data: [DONE]\n\n"
+        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(raw), raw))
+        self.wfile.flush()
+
+
+def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """The same script for an Anthropic Messages request."""
+    messages = body.get("messages", [])
+    last = messages[-1] if messages else {}
+    content = last.get("content")
+    if isinstance(content, list) and any(b.get("type") == "tool_result" for b in content):
+        return "The file was written; report back.", "Created hello.txt containing hi.", []
+    tools = {t.get("name") for t in body.get("tools", [])}
+    if "Write" in tools:
+        args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
+        return "The user wants a file.", "", [{"id": "toolu_write_1", "name": "Write", "arguments": args}]
+    if body.get("output_config", {}).get("format"):
+        return "", json.dumps({"title": "Create hello file"}), []
+    return "", "ok", []
+
+
+def _anthropic(self: Handler, body: dict[str, Any]) -> None:
+    reasoning, text, calls = _anthropic_plan(body, self.workdir)
+    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
+        "id": "msg_scripted", "type": "message", "role": "assistant", "model": body["model"],
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 100, "output_tokens": 1}}}]
+    index = 0
+    if reasoning:
+        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": w + " "}} for w in reasoning.split()],
+                   {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": "c2NyaXB0ZWQ="}},
+                   {"type": "content_block_stop", "index": index}]
+        index += 1
+    if text:
+        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
+                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text[i:i + 4]}} for i in range(0, len(text), 4)],
+                   {"type": "content_block_stop", "index": index}]
+        index += 1
+    for call in calls:
+        args = call["arguments"]
+        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": call["id"], "name": call["name"], "input": {}}},
+                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": args[i:i + 3]}} for i in range(0, len(args), 3)],
+                   {"type": "content_block_stop", "index": index}]
+        index += 1
+    events += [{"type": "message_delta", "delta": {"stop_reason": "tool_use" if calls else "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 10}},
+               {"type": "message_stop"}]
+    if not body.get("stream"):
+        raise SystemExit("scripted model: only streaming Anthropic requests are scripted")
+    self.send_response(200)
+    self.send_header("content-type", "text/event-stream")
+    self.send_header("transfer-encoding", "chunked")
+    self.end_headers()
+    for ev in events:
+        raw = f"event: {ev['type']}\ndata: {json.dumps(ev)}\n\n".encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+        self.wfile.flush()
+        time.sleep(0.003)
+    self.wfile.write(b"0\r\n\r\n")
+    self.wfile.flush()
+
+
+Handler._anthropic = _anthropic  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=9101)
+    ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--log", help="append every request body here, one JSON per line")
+    args = ap.parse_args()
+    Handler.workdir = args.workdir
+    Handler.log_file = args.log
+    ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
