@@ -91,6 +91,8 @@ def main() -> int:
     if not Path(args.py_spy).exists():
         sys.exit("py-spy not found; pip install --target /tmp/pyspy py-spy")
     run.os.sched_setaffinity(0, {run.LOAD_CORE})
+    run.signal.signal(run.signal.SIGTERM, run._on_sigterm)
+    run.signal.signal(run.signal.SIGINT, run.signal.default_int_handler)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="ccrelay-profile-"))

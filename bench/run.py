@@ -510,6 +510,8 @@ def main() -> int:
         sys.exit("needs 2 cores: the relay on core 0, everything else on core 1")
     os.sched_setaffinity(0, {LOAD_CORE})  # this script and its clients stay off the relay's core
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
 
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
