@@ -66,11 +66,17 @@ class RelayProcess:
             self._out.flush()
         return self.output.read_text(errors="replace")
 
-    def token_lines(self) -> list[str]:
-        lines: list[str] = []
-        for f in sorted(self.log_dir.glob("proxy_*.log")):
-            lines += f.read_text().splitlines()
-        return lines
+    def token_lines(self, expect: int = 1, timeout: float = 3.0) -> list[str]:
+        """The token log's lines, waiting up to ``timeout`` for at least ``expect`` of them
+        (a stream's line is written just after its last byte reaches the client)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines: list[str] = []
+            for f in sorted(self.log_dir.glob("proxy_*.log")):
+                lines += f.read_text().splitlines()
+            if len(lines) >= expect or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.02)
 
     def health(self) -> dict[str, Any]:
         return requests.get(self.url + "/health", timeout=5).json()

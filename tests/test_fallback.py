@@ -52,7 +52,7 @@ def test_retryable_failures_move_to_the_next_provider(start_relay, upstream, ups
     assert msg.model == "claude-x"
     assert upstream.requests[0].body["model"] == "m1"
     assert upstream2.requests[0].body["model"] == "m2"
-    lines = [fields(line) for line in relay.token_lines()]
+    lines = [fields(line) for line in relay.token_lines(2)]
     assert [(f["provider"], f["status"]) for f in lines] == [("first", "fallback"), ("second", "success")]
     assert lines[1]["input_tokens"] == "7" and lines[1]["total_tokens"] == "10"
 
@@ -120,7 +120,7 @@ def test_stream_that_fails_before_its_first_event_falls_back(start_relay, upstre
     with client(relay).messages.stream(model="claude-x", max_tokens=5, messages=MSGS) as s:
         final = s.get_final_message()
     assert final.content[0].text == "streamed"
-    assert [fields(x)["status"] for x in relay.token_lines()] == ["fallback", "success"]
+    assert [fields(x)["status"] for x in relay.token_lines(2)] == ["fallback", "success"]
 
 
 def test_failure_after_the_first_byte_ends_with_an_error_event(start_relay, upstream, upstream2):

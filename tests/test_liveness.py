@@ -49,9 +49,6 @@ def test_client_hangup_during_a_silent_stream_closes_the_upstream(start_relay, u
     closed_at = time.monotonic()
     assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
     assert time.monotonic() - closed_at < 1.5
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not relay.token_lines():
-        time.sleep(0.05)
     assert "status=cancelled" in relay.token_lines()[0]
 
 
@@ -68,9 +65,6 @@ def test_client_hangup_before_a_non_streaming_answer_closes_the_upstream(start_r
     closed_at = time.monotonic()
     assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
     assert time.monotonic() - closed_at < 1.5
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not relay.token_lines():
-        time.sleep(0.05)
     assert "status=cancelled" in relay.token_lines()[0]
 
 
