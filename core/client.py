@@ -16,6 +16,11 @@ from gevent import select as gselect
 from gevent.socket import wait_read
 
 
+#: seconds a request runs before its client connection is watched (hang-up noticed within
+#: this plus the event-loop wake-up)
+WATCH_AFTER = 0.25
+
+
 class ClientGone(BaseException):  # noqa: N818 - a signal, like GreenletExit, not an error
     """Raised in a request's greenlet when its client has closed the connection.
 
@@ -44,7 +49,11 @@ class ClientWatch:
 
     @contextmanager
     def guard(self) -> Iterator[None]:
-        """While inside, a client hang-up raises ``ClientGone`` in the current greenlet."""
+        """While inside, a client hang-up raises ``ClientGone`` in the current greenlet.
+
+        The watcher starts only after ``WATCH_AFTER`` seconds: most answers come sooner, and
+        then a timer is all it costs.
+        """
         target = gevent.getcurrent()
 
         def watch() -> None:
@@ -56,7 +65,7 @@ class ClientWatch:
             if not self.alive():
                 gevent.kill(target, ClientGone)
 
-        watcher = gevent.spawn(watch)
+        watcher = gevent.spawn_later(WATCH_AFTER, watch)
         try:
             yield
         finally:

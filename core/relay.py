@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
-import requests
 from gevent.queue import Empty, Queue
 
 from core.client import ClientGone, ClientWatch
@@ -30,7 +29,7 @@ from core.sse import encode_event, parse_events
 from core.tokenlog import TokenLog
 from core.tokens import estimate_input_tokens
 from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
-from core.upstream import Upstream, iter_bytes
+from core.upstream import Upstream, UpstreamResponse
 
 log = logging.getLogger("ccrelay.relay")
 
@@ -204,12 +203,12 @@ class Relay:
             try:
                 resp = self.upstream.send(pcfg, strategy, upreq)
                 try:
-                    if resp.status_code == 200:
-                        count = loads(resp.content).get("input_tokens")
+                    if resp.status == 200:
+                        count = loads(resp.read()).get("input_tokens")
                         if isinstance(count, int):
                             return {"input_tokens": count}
                     log.warning("provider %s: count_tokens answered %s; estimating locally",
-                                name, resp.status_code)  # fmt: skip
+                                name, resp.status)  # fmt: skip
                 finally:
                     resp.close()
             except (RelayError, JSONDecodeError, AttributeError) as exc:
@@ -221,21 +220,21 @@ class Relay:
 
     def _open(
         self, strategy: Provider, ctx: RequestContext, req: CanonicalRequest
-    ) -> requests.Response:
+    ) -> UpstreamResponse:
         upreq = strategy.convert_request(req, ctx)
         resp = self.upstream.send(ctx.provider, strategy, upreq)
-        if resp.status_code >= 400:
+        if resp.status >= 400:
             try:
-                raw = resp.content
+                raw = resp.read()
             finally:
                 resp.close()
             try:
                 body: Any = loads(raw) if raw else ""
             except JSONDecodeError:
                 body = raw.decode("utf-8", "replace")
-            err = strategy.map_error(resp.status_code, body, resp.headers)
+            err = strategy.map_error(resp.status, body, resp.headers)
             err.message = f"provider {ctx.provider.name}: {err.message}"
-            err.retryable = resp.status_code in (408, 429) or resp.status_code >= 500
+            err.retryable = resp.status in (408, 429) or resp.status >= 500
             raise err
         return resp
 
@@ -244,11 +243,7 @@ class Relay:
     ) -> CanonicalResponse:
         resp = self._open(strategy, ctx, req)
         try:
-            raw = resp.content
-        except requests.RequestException as exc:
-            raise RelayError(
-                502, f"provider {ctx.provider.name}: answer cut off ({exc})", retryable=True
-            ) from None
+            raw = resp.read()
         finally:
             resp.close()
         try:
@@ -273,7 +268,7 @@ class Relay:
         client: ClientWatch | None,
     ) -> Iterator[bytes]:
         resp = self._open(strategy, ctx, req)
-        events = strategy.stream(parse_events(iter_bytes(resp)), ctx)
+        events = strategy.stream(parse_events(resp.iter_bytes()), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
         try:
@@ -287,11 +282,6 @@ class Relay:
             resp.close()
             err.retryable = err.retryable or err.status in (408, 429) or err.status >= 500
             raise
-        except (requests.RequestException, OSError) as exc:
-            resp.close()
-            raise RelayError(
-                502, f"provider {ctx.provider.name}: stream broke: {exc}", retryable=True
-            ) from None
         except BaseException:
             resp.close()
             raise
@@ -303,7 +293,7 @@ class Relay:
         self,
         first: CanonicalEvent,
         events: Iterator[CanonicalEvent],
-        resp: requests.Response,
+        resp: UpstreamResponse,
         acct: _Accounting,
         client: ClientWatch | None,
     ) -> Iterator[bytes]:
@@ -320,7 +310,7 @@ class Relay:
                 queue.put(_END)
             except RelayError as err:
                 queue.put(err)
-            except (requests.RequestException, OSError) as exc:
+            except OSError as exc:
                 queue.put(RelayError(502, f"upstream connection lost mid-stream: {exc}"))
             except gevent.GreenletExit:
                 raise

@@ -8,6 +8,7 @@ finishes.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -23,10 +24,25 @@ MAX_CONNECTIONS = 2000
 
 
 class _Handler(WSGIHandler):
+    def handle(self) -> None:
+        # pywsgi writes headers and body separately; without TCP_NODELAY, Nagle plus the
+        # client's delayed ACK adds ~40 ms to every request after the first on a connection.
+        try:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        super().handle()
+
     def get_environ(self) -> dict[str, Any]:
         env: dict[str, Any] = super().get_environ()
         env[SOCKET_KEY] = self.socket
         return env
+
+
+class _QuietHandler(_Handler):
+    def log_request(self) -> None:
+        # No access log: skip formatting a line nobody reads (the token log has the facts).
+        pass
 
 
 class InFlight:
@@ -80,7 +96,7 @@ def make_server(
         (host, port),
         inflight,
         spawn=Pool(MAX_CONNECTIONS),
-        handler_class=_Handler,
+        handler_class=_Handler if access_log else _QuietHandler,
         log=logging.getLogger("ccrelay.access") if access_log else None,
         error_log=logging.getLogger("ccrelay.server"),
     )

@@ -1,16 +1,29 @@
 """All upstream HTTP: one pooled ``requests.Session``, timeouts, and byte streaming.
 
 Strategies build an ``UpstreamRequest``; this module sends it with the provider's key and
-headers and hands back the ``requests.Response``. Connection failures and timeouts become
-``RelayError``s marked retryable, so the caller can move on to the next provider.
+headers. The session's adapter owns the connection pools (sized for a gevent server's
+concurrency); requests are sent straight through the adapter's urllib3 pool for the host,
+because ``Session.post``'s per-call preparation (settings merge, cookies, hooks, URL
+re-parsing) was half of ccrelay's CPU per request (bench/PROFILE.md) and a relay needs none of
+it. Connection failures and timeouts become retryable ``RelayError``s so the caller can move on
+to the next provider; a connection lost while reading becomes a 502 ``RelayError`` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from core.config import ProviderConfig
 from core.errors import RelayError
@@ -20,25 +33,86 @@ from core.provider import Provider, UpstreamRequest
 # A gevent server runs one greenlet per connection; 1,000 covers a busy team relay and the
 # 500-stream benchmark without opening a new TCP connection per request.
 POOL_SIZE = 1000
-# Hop-by-hop and client-identity headers never forwarded upstream.
-_BASE_HEADERS = {"content-type": "application/json", "accept-encoding": "gzip, deflate"}
+_BASE_HEADERS = {
+    "content-type": "application/json",
+    "accept-encoding": "gzip, deflate",
+    "user-agent": "ccrelay/0.1",
+}
+
+
+class UpstreamResponse:
+    """An upstream answer: status, headers, and the body read whole or as it arrives."""
+
+    __slots__ = ("_raw", "status", "headers", "_done", "_where")
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, where: str) -> None:
+        self._raw = raw
+        self.status: int = raw.status
+        self.headers: Mapping[str, str] = raw.headers
+        self._done = False
+        self._where = where
+
+    def read(self) -> bytes:
+        """The whole body; a connection lost on the way is a retryable 502."""
+        try:
+            data = self._raw.read(decode_content=True)
+        except (HTTPError, OSError) as exc:
+            raise RelayError(
+                502, f"{self._where}: answer cut off ({_reason(exc)})", retryable=True
+            ) from None
+        self._done = True
+        return data
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Body bytes as they arrive, never waiting to fill a buffer."""
+        raw = self._raw
+        try:
+            if raw.chunked:  # type: ignore[attr-defined]
+                yield from raw.read_chunked(decode_content=True)  # type: ignore[attr-defined]
+            else:
+                while True:
+                    data = raw.read1(65536, decode_content=True)
+                    if not data:
+                        break
+                    yield data
+        except (HTTPError, OSError) as exc:
+            raise RelayError(502, f"{self._where}: connection lost mid-answer ({_reason(exc)})") from None
+        self._done = True
+
+    def close(self) -> None:
+        """Return the connection to the pool when the body was read to its end; otherwise
+        close it, which is how an abandoned upstream generation is stopped."""
+        raw = self._raw
+        if not self._done:
+            raw.close()
+        raw.release_conn()
 
 
 class Upstream:
-    """Sends upstream requests through one connection pool shared by every provider."""
+    """Sends upstream requests through the connection pools of one ``requests.Session``."""
 
     def __init__(self, pool_size: int = POOL_SIZE) -> None:
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=64, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        # Never pick up proxies or .netrc credentials from the environment per request:
-        # that is a filesystem walk on the hot path and a surprise for a local relay.
-        self.session.trust_env = False
+        self._adapter = HTTPAdapter(pool_connections=64, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", self._adapter)
+        self.session.mount("https://", self._adapter)
+        self._pools: dict[str, tuple[Any, str]] = {}
+        self._timeouts: dict[tuple[float, float], urllib3.Timeout] = {}
+
+    def _pool(self, base_url: str) -> tuple[Any, str]:
+        """The urllib3 pool for ``base_url``'s host and the URL's path prefix (cached)."""
+        cached = self._pools.get(base_url)
+        if cached is None:
+            parts = urlsplit(base_url)
+            pool = self._adapter.poolmanager.connection_from_url(base_url)
+            cached = (pool, parts.path.rstrip("/"))
+            if len(self._pools) < 1024:
+                self._pools[base_url] = cached
+        return cached
 
     def send(
         self, provider: ProviderConfig, strategy: Provider, req: UpstreamRequest
-    ) -> requests.Response:
+    ) -> UpstreamResponse:
         """POST ``req`` to ``provider``; the caller closes the response.
 
         :raises RelayError: retryable, for connection errors and timeouts.
@@ -49,53 +123,52 @@ class Upstream:
         headers.update(req.headers)
         if req.stream:
             headers["accept"] = "text/event-stream"
-        url = provider.base_url + req.path
+        pool, prefix = self._pool(provider.base_url)
+        key = (provider.connect_timeout, provider.timeout)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = urllib3.Timeout(connect=key[0], read=key[1])
+        where = f"provider {provider.name}"
         try:
-            return self.session.post(
-                url,
-                data=dumps(req.body),
+            raw = pool.urlopen(
+                "POST",
+                prefix + req.path,
+                body=dumps(req.body),
                 headers=headers,
-                stream=True,
-                timeout=(provider.connect_timeout, provider.timeout),
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+                timeout=timeout,
+                preload_content=False,
+                decode_content=True,
             )
-        except requests.Timeout:
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            if isinstance(exc, NewConnectionError):
+                raise _cannot_connect(provider, exc) from None
             raise RelayError(
                 504,
-                f"provider {provider.name}: no answer from {_host(url)} within "
+                f"{where}: no answer from {_host(provider.base_url)} within "
                 f"{provider.timeout:g}s (raise providers.{provider.name}.timeout if the model "
                 "is slow)",
                 error_type="timeout_error",
                 retryable=True,
             ) from None
-        except requests.ConnectionError as exc:
-            raise RelayError(
-                502,
-                f"provider {provider.name}: cannot connect to {_host(url)} "
-                f"({_reason(exc)}); check providers.{provider.name}.base_url",
-                error_type="api_error",
-                retryable=True,
-            ) from None
-        except requests.RequestException as exc:
-            raise RelayError(
-                502, f"provider {provider.name}: request failed ({_reason(exc)})", retryable=True
-            ) from None
+        except (HTTPError, OSError) as exc:
+            raise _cannot_connect(provider, exc) from None
+        return UpstreamResponse(raw, where)
 
     def close(self) -> None:
         self.session.close()
 
 
-def iter_bytes(resp: requests.Response) -> Iterator[bytes]:
-    """Yield body bytes as they arrive (never waiting to fill a buffer)."""
-    raw = resp.raw
-    if raw.chunked:
-        # Each HTTP chunk as soon as it is complete.
-        yield from raw.read_chunked(decode_content=True)
-        return
-    while True:
-        data = raw.read1(65536, decode_content=True)
-        if not data:
-            return
-        yield data
+def _cannot_connect(provider: ProviderConfig, exc: BaseException) -> RelayError:
+    return RelayError(
+        502,
+        f"provider {provider.name}: cannot connect to {_host(provider.base_url)} "
+        f"({_reason(exc)}); check providers.{provider.name}.base_url",
+        error_type="api_error",
+        retryable=True,
+    )
 
 
 def _host(url: str) -> str:
@@ -109,4 +182,6 @@ def _reason(exc: BaseException) -> str:
     # urllib3 messages repeat the whole pool repr; keep the root cause.
     if "Caused by" in text:
         text = text.split("Caused by", 1)[1].strip(" ()'\"")
+    if ": " in text and text.startswith("<"):
+        text = text.split(": ", 1)[1]
     return text[:300]
