@@ -51,10 +51,11 @@ class ClientWatch:
     def guard(self) -> Iterator[None]:
         """While inside, a client hang-up raises ``ClientGone`` in the current greenlet.
 
-        The watcher starts only after ``WATCH_AFTER`` seconds: most answers come sooner, and
-        then a timer is all it costs.
+        Watching starts only after ``WATCH_AFTER`` seconds: most answers come sooner, and
+        then an event-loop timer is all it costs.
         """
         target = gevent.getcurrent()
+        watcher: list[gevent.Greenlet] = []
 
         def watch() -> None:
             try:
@@ -65,8 +66,12 @@ class ClientWatch:
             if not self.alive():
                 gevent.kill(target, ClientGone)
 
-        watcher = gevent.spawn_later(WATCH_AFTER, watch)
+        timer = gevent.get_hub().loop.timer(WATCH_AFTER)
+        timer.start(lambda: watcher.append(gevent.spawn(watch)))
         try:
             yield
         finally:
-            watcher.kill(block=False)
+            timer.stop()
+            timer.close()
+            if watcher:
+                watcher[0].kill(block=False)

@@ -25,14 +25,18 @@ class TokenLog:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        self._stamp = (-1, "")
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._key: tuple[str, str] | None = None
 
     def write(self, directory: Path, fields: dict[str, Any], level: str = "INFO") -> None:
         """Append one line. ``fields`` keys outside ``FIELDS`` follow them (``error=...``)."""
-        now = self._clock()
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        now = int(self._clock())
+        second, stamp = self._stamp  # one strftime per second, not per request
+        if now != second:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+            self._stamp = (now, stamp)
         parts = [stamp, level, "REQUEST"]
         for key in FIELDS:
             if key in fields:
