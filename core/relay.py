@@ -168,7 +168,8 @@ class Relay:
                 if not err.retryable:
                     self._log(acct, "error", err)
                     raise
-                failures.append(f"{name}: {err.message}")
+                prefix = f"provider {name}"
+                failures.append(err.message if err.message.startswith(prefix) else f"{prefix}: {err.message}")
                 last = err
                 self._log(acct, "fallback" if name != settings.chain[-1] else "error", err)
         assert last is not None

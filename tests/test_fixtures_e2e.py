@@ -7,6 +7,7 @@ the right headers, no client key) and what the client got back.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,8 @@ def test_fixture_through_an_openai_upstream(start_relay, upstream, path):
 
 @pytest.mark.parametrize("path", CLAUDE_CODE, ids=lambda p: p.stem)
 def test_fixture_through_an_anthropic_upstream(start_relay, upstream, path):
-    relay = start_relay(one_provider("anthropic", upstream.url, model="deepseek-chat"))
+    relay = start_relay(one_provider("anthropic", upstream.url, model="deepseek-chat",
+                                     options={"system_messages": "keep"}))  # fmt: skip
     upstream.reply(Reply(json=ANTHROPIC_ANSWER))
     fixture = load(path)
     resp = send(relay, fixture)
@@ -117,3 +119,55 @@ def test_anthropic_context_error_tells_claude_code_to_compact(start_relay, upstr
     assert resp.status_code == 400
     assert resp.json()["error"]["type"] == "invalid_request_error"
     assert "prompt is too long" in resp.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", CLAUDE_CODE, ids=lambda p: p.stem)
+def test_third_party_gets_mid_conversation_system_merged(start_relay, upstream, path):
+    # By default a third-party Anthropic-compatible vendor never sees role "system" (a beta
+    # only Anthropic knows); the text travels in the nearest user turn, after tool results.
+    relay = start_relay(one_provider("anthropic", upstream.url))
+    upstream.reply(Reply(json=ANTHROPIC_ANSWER))
+    fixture = load(path)
+    assert send(relay, fixture).status_code == 200
+    sent = upstream.requests[0].body["messages"]
+    original = fixture["body"]["messages"]
+    assert all(m["role"] in ("user", "assistant") for m in sent)
+    system_texts = [m["content"] for m in original if m["role"] == "system"]
+    flat = json.dumps(sent)
+    for text in system_texts:
+        assert json.dumps(f"<system-reminder>\n{text}\n</system-reminder>")[1:-1] in flat
+    for before, after in zip([m for m in original if m["role"] != "system"], sent):
+        assert before["role"] == after["role"]
+        if before["role"] == "user" and isinstance(before["content"], list):
+            # the user's own blocks come first, unchanged (tool results stay first)
+            assert after["content"][: len(before["content"])] == before["content"]
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        (  # after a tool_use turn: waits for the user turn and goes after its tool results
+            [{"role": "user", "content": "q"},
+             {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {}}]},
+             {"role": "system", "content": "S"},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "r"}]}],
+            [{"role": "user", "content": "q"},
+             {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": {}}]},
+             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "r"},
+                                          {"type": "text", "text": "<system-reminder>\nS\n</system-reminder>"}]}],
+        ),
+        (  # right after a user turn: appended to it
+            [{"role": "user", "content": "q"}, {"role": "system", "content": [{"type": "text", "text": "S"}]}],
+            [{"role": "user", "content": [{"type": "text", "text": "q"},
+                                          {"type": "text", "text": "<system-reminder>\nS\n</system-reminder>"}]}],
+        ),
+    ],
+)  # fmt: skip
+def test_merge_system_messages(messages, expected):
+    from core.plugins import Registry
+    from tests.conftest import ROOT
+
+    registry = Registry([ROOT / "providers"], entrypoints=False)
+    registry.refresh()
+    module = sys.modules[type(registry.get("anthropic")).__module__]
+    assert module._merge_system_messages(messages) == expected

@@ -13,7 +13,7 @@ What is changed on the way, and why:
 | ``anthropic-beta`` header | forwarded | forwarded minus ``options.strip_betas`` (``"*"`` drops all) |
 | top-level fields | forwarded | minus ``options.strip_fields`` |
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
-| ``role: "system"`` messages | forwarded (mid-conversation system beta) | same |
+| ``role: "system"`` messages (Claude Code's mid-conversation system beta) | forwarded | merged into the nearest user turn as ``<system-reminder>`` text, unless ``options.system_messages: keep`` |
 
 Options (``providers.<name>.options``):
   ``strip_fields``: top-level request fields the vendor rejects (e.g. ``[context_management]``).
@@ -21,6 +21,10 @@ Options (``providers.<name>.options``):
   ``validates_signatures``: whether unsigned thinking blocks must be removed (default: true
   only for api.anthropic.com).
   ``auth``: ``x-api-key`` (default) or ``bearer``.
+  ``system_messages``: ``keep`` forwards ``role: "system"`` messages as sent (only Anthropic
+  knows that beta, so ``keep`` is the default there); ``merge`` (default elsewhere) appends each
+  one to the nearest user message, after its tool results, so the tool_use/tool_result
+  pairing stays intact.
   ``count_tokens``: whether the upstream has ``/v1/messages/count_tokens`` (default: true
   only for api.anthropic.com; elsewhere ccrelay estimates locally).
 """
@@ -65,8 +69,9 @@ class AnthropicProvider(Provider):
     description = "Anthropic Messages API and Anthropic-compatible vendors"
     base_url_suffixes = ("/anthropic", "api.anthropic.com", "/anthropic/v1")
     option_keys = frozenset(
-        {"strip_fields", "strip_betas", "validates_signatures", "auth", "count_tokens"}
-    )
+        {"strip_fields", "strip_betas", "validates_signatures", "auth", "count_tokens",
+         "system_messages"}
+    )  # fmt: skip
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = ctx.provider.options
@@ -74,8 +79,11 @@ class AnthropicProvider(Provider):
         body["model"] = ctx.model
         for key in opts.get("strip_fields", ()):
             body.pop(key, None)
-        if opts.get("validates_signatures", _is_anthropic(ctx.provider.base_url)):
+        native = _is_anthropic(ctx.provider.base_url)
+        if opts.get("validates_signatures", native):
             body["messages"] = _without_unsigned_thinking(body["messages"])
+        if opts.get("system_messages", "keep" if native else "merge") == "merge":
+            body["messages"] = _merge_system_messages(body["messages"])
         headers = {"anthropic-version": ctx.client_headers.get("anthropic-version", DEFAULT_VERSION)}
         betas = _betas(ctx.client_headers.get("anthropic-beta", ""), opts.get("strip_betas", ()))
         if betas:
@@ -165,3 +173,34 @@ def _without_unsigned_thinking(messages: list[Any]) -> list[Any]:
             msg = {**msg, "content": kept}
         out.append(msg)
     return out
+
+
+def _merge_system_messages(messages: list[Any]) -> list[Any]:
+    """Fold ``role: "system"`` messages into the nearest user message as reminder text."""
+    if not any(m.get("role") == "system" for m in messages):
+        return messages
+    out: list[Any] = []
+    pending: list[dict[str, Any]] = []  # system text waiting for the next user message
+    for msg in messages:
+        if msg.get("role") == "system":
+            content = msg.get("content")
+            text = content if isinstance(content, str) else "\n".join(
+                b.get("text", "") for b in content if isinstance(b, dict)
+            )
+            block = {"type": "text", "text": f"<system-reminder>\n{text}\n</system-reminder>"}
+            if out and out[-1].get("role") == "user":
+                out[-1] = {**out[-1], "content": [*_blocks(out[-1]["content"]), block]}
+            else:
+                pending.append(block)
+            continue
+        if pending and msg.get("role") == "user":
+            msg = {**msg, "content": [*_blocks(msg["content"]), *pending]}
+            pending = []
+        out.append(msg)
+    if pending:
+        out.append({"role": "user", "content": pending})
+    return out
+
+
+def _blocks(content: Any) -> list[Any]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
