@@ -91,8 +91,9 @@ def stream_once(
     return result
 
 
-def post_json(host: str, port: int, path: str, body: bytes, headers: dict[str, str],
-              timeout: float = 10.0) -> tuple[int, bytes]:
+def post_json(
+    host: str, port: int, path: str, body: bytes, headers: dict[str, str], timeout: float = 10.0
+) -> tuple[int, bytes]:
     """One non-streaming POST on a fresh connection; returns (status, body)."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(http_request(path, body, {**headers, "Connection": "close"}, host, port))

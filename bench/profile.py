@@ -115,9 +115,23 @@ def main() -> int:
             run.wrk(relay.port, "/v1/messages", body_file, args.conns, 2)  # warm-up
             raw = out_dir / f"profile-{name}.txt"
             spy = run.spawn(
-                [args.py_spy, "record", "--pid", str(relay.pid), "--rate", "1000", "--gil",
-                 "--format", "raw", "--output", str(raw), "--duration", str(args.seconds + 1)],
-                core=run.LOAD_CORE, log=workdir / "py-spy.log",
+                [
+                    args.py_spy,
+                    "record",
+                    "--pid",
+                    str(relay.pid),
+                    "--rate",
+                    "1000",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(raw),
+                    "--duration",
+                    str(args.seconds + 1),
+                ],
+                core=run.LOAD_CORE,
+                log=workdir / "py-spy.log",
             )
             time.sleep(0.5)
             r = run.wrk(relay.port, "/v1/messages", body_file, args.conns, args.seconds)
@@ -126,8 +140,11 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 pass
             run.stop(spy)
-            print(f"\n=== {name}: c={args.conns}, {r['rps']:.0f} req/s under py-spy, "
-                  f"p50 {r['p50_us'] / 1000:.2f} ms, errors {r['errors']} ===", flush=True)
+            print(
+                f"\n=== {name}: c={args.conns}, {r['rps']:.0f} req/s under py-spy, "
+                f"p50 {r['p50_us'] / 1000:.2f} ms, errors {r['errors']} ===",
+                flush=True,
+            )
             if raw.exists():
                 print(analyse(raw, args.top), flush=True)
             else:

@@ -68,8 +68,10 @@ def spawn(cmd: list[str], *, core: int, log: Path | None = None, **kw) -> subpro
         kw["stdout"] = open(log, "ab")
     kw.setdefault("stdout", subprocess.DEVNULL)
     proc = subprocess.Popen(
-        ["taskset", "-c", str(core), *cmd], stderr=subprocess.STDOUT,
-        start_new_session=True, **{"cwd": ROOT, **kw},
+        ["taskset", "-c", str(core), *cmd],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        **{"cwd": ROOT, **kw},
     )
     _children.append(proc)
     return proc
@@ -153,13 +155,14 @@ class Upstream:
         self.port = free_port()
         self.proc = spawn(
             [sys.executable, str(BENCH / "upstream.py"), "--port", str(self.port)],
-            core=LOAD_CORE, log=workdir / "upstream.log",
+            core=LOAD_CORE,
+            log=workdir / "upstream.log",
         )
         wait_port(self.port, self.proc)
 
     def last_request(self) -> tuple[str, bytes]:
         with socket.create_connection((HOST, self.port), timeout=5) as s:
-            s.sendall(f"GET /_last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            s.sendall(b"GET /_last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             buf = b""
             while chunk := s.recv(262144):
                 buf += chunk
@@ -192,9 +195,19 @@ class Relay:
         )
         self.t_launch = time.perf_counter()
         self.proc = spawn(
-            [sys.executable, "main.py", "--config", str(config), "--host", HOST,
-             "--port", str(self.port)],
-            core=RELAY_CORE, log=self.dir / "stdout.log", cwd=self.main_dir,
+            [
+                sys.executable,
+                "main.py",
+                "--config",
+                str(config),
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+            ],
+            core=RELAY_CORE,
+            log=self.dir / "stdout.log",
+            cwd=self.main_dir,
         )
         self.pid = self.proc.pid  # taskset execs, so this is the relay's own pid
 
@@ -208,8 +221,9 @@ class Relay:
                     f"relay exited with {self.proc.returncode}; see {self.dir / 'stdout.log'}"
                 )
             try:
-                status, payload = post_json(HOST, self.port, "/v1/messages", body,
-                                            ANTHROPIC_HEADERS, timeout=5)
+                status, payload = post_json(
+                    HOST, self.port, "/v1/messages", body, ANTHROPIC_HEADERS, timeout=5
+                )
             except OSError as exc:
                 last = str(exc)
                 time.sleep(0.002)
@@ -226,12 +240,28 @@ class Relay:
 
 def wrk(port: int, path: str, body_file: Path, conns: int, seconds: float) -> dict:
     cmd = [
-        "taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s",
-        "--timeout", "10s", "-s", str(BENCH / "post.lua"), f"http://{HOST}:{port}{path}",
+        "taskset",
+        "-c",
+        str(LOAD_CORE),
+        "wrk",
+        "-t1",
+        f"-c{conns}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH / "post.lua"),
+        f"http://{HOST}:{port}{path}",
     ]
     env = {**os.environ, "BENCH_BODY": str(body_file)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
     _children.append(proc)
     try:
         out, _ = proc.communicate(timeout=seconds + 30)
@@ -239,10 +269,18 @@ def wrk(port: int, path: str, body_file: Path, conns: int, seconds: float) -> di
         stop(proc)
     for line in out.splitlines():
         if line.startswith("BENCHJSON "):
-            r = json.loads(line[len("BENCHJSON "):])
+            r = json.loads(line[len("BENCHJSON ") :])
             r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-            r["errors"] = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors",
-                                              "write_errors", "timeouts"))
+            r["errors"] = sum(
+                r[k]
+                for k in (
+                    "status_errors",
+                    "connect_errors",
+                    "read_errors",
+                    "write_errors",
+                    "timeouts",
+                )
+            )
             return r
     raise RuntimeError(f"wrk printed no summary:\n{out}")
 
@@ -324,13 +362,31 @@ def streaming(args, relay: Relay, upstream: Upstream, reqs: dict) -> dict:
     return results
 
 
-def many_streams(args, port: int, path: str, body: bytes, anthropic: bool, workdir: Path,
-                 sample_pid: int | None = None) -> dict:
+def many_streams(
+    args,
+    port: int,
+    path: str,
+    body: bytes,
+    anthropic: bool,
+    workdir: Path,
+    sample_pid: int | None = None,
+) -> dict:
     body_file = workdir / f"streams_{'relay' if anthropic else 'direct'}.json"
     body_file.write_bytes(body)
-    cmd = [sys.executable, str(BENCH / "streams.py"), "--port", str(port), "--path", path,
-           "--body", str(body_file), "--count", str(args.streams),
-           "--chunks", str(args.stream_chunks)]
+    cmd = [
+        sys.executable,
+        str(BENCH / "streams.py"),
+        "--port",
+        str(port),
+        "--path",
+        path,
+        "--body",
+        str(body_file),
+        "--count",
+        str(args.streams),
+        "--chunks",
+        str(args.stream_chunks),
+    ]
     if anthropic:
         cmd.append("--anthropic")
     samples: list[int] = []
@@ -355,7 +411,7 @@ def many_streams(args, port: int, path: str, body: bytes, anthropic: bool, workd
         stop(proc)
     for line in out.splitlines():
         if line.startswith("STREAMSJSON "):
-            summary = json.loads(line[len("STREAMSJSON "):])
+            summary = json.loads(line[len("STREAMSJSON ") :])
             if samples:
                 summary["peak_rss_sampled_kb"] = max(samples)
             return summary
@@ -381,20 +437,30 @@ def evaluate(res: dict) -> list[tuple[str, str, str, bool | None]]:
     add("added p50 latency, c=1, 80 KB Claude Code body", f"{a:.2f} ms", "<= 2 ms", a <= 2.0)
     b = st["burst 200x0ms"]
     if "added_ttlb_ms" in b:
-        add("200-chunk burst, TTLB minus direct", f"{b['added_ttlb_ms']:.2f} ms", "<= 4 ms",
-            b["added_ttlb_ms"] <= 4.0)
+        add(
+            "200-chunk burst, TTLB minus direct",
+            f"{b['added_ttlb_ms']:.2f} ms",
+            "<= 4 ms",
+            b["added_ttlb_ms"] <= 4.0,
+        )
     else:
         add("200-chunk burst, TTLB minus direct", "streams failed", "<= 4 ms", False)
     idle, peak = mem["idle_rss_mb"], mem["peak_rss_mb"]
-    add("idle RSS / peak RSS with 500 streams", f"{idle:.0f} / {peak:.0f} MB",
-        "<= 60 MB / <= 120 MB", idle <= 60 and peak <= 120)
+    add(
+        "idle RSS / peak RSS with 500 streams",
+        f"{idle:.0f} / {peak:.0f} MB",
+        "<= 60 MB / <= 120 MB",
+        idle <= 60 and peak <= 120,
+    )
     rs, ds = mem["relay_streams"], mem["direct_streams"]
     if rs["median_s"] and ds["median_s"]:
         pct = (rs["median_s"] / ds["median_s"] - 1) * 100
-        add(f"{rs['count']} streams of {res['machine']['stream_seconds']:.0f} s: completed, median duration",
+        add(
+            f"{rs['count']} streams of {res['machine']['stream_seconds']:.0f} s: completed, median duration",
             f"{rs['completed']}, {rs['median_s']:.3f} s vs {ds['median_s']:.3f} s ({pct:+.2f}%)",
             f"{rs['count']}, within 2% of direct",
-            rs["completed"] == rs["count"] and abs(pct) <= 2.0)
+            rs["completed"] == rs["count"] and abs(pct) <= 2.0,
+        )
     else:
         add("ten-second streams", f"{rs['completed']} completed", "all, within 2%", False)
     c = cold["median_s"]
@@ -470,16 +536,24 @@ def machine_info(args) -> dict:
                 cpu = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                            capture_output=True, text=True).stdout.strip() or "uncommitted"
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or "uncommitted"
+    )
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
         "python": platform.python_version(),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit,
         "command": ".venv/bin/python bench/run.py" + (" --quick" if args.quick else ""),
-        "runs": args.runs, "duration": args.duration,
-        "stream_chunks": args.stream_chunks, "stream_seconds": args.stream_seconds,
+        "runs": args.runs,
+        "duration": args.duration,
+        "stream_chunks": args.stream_chunks,
+        "stream_seconds": args.stream_seconds,
     }
 
 
@@ -491,10 +565,18 @@ def main() -> int:
     p.add_argument("--streams", type=int, default=500, help="concurrent long streams")
     p.add_argument("--stream-seconds", type=float, default=10.0)
     p.add_argument("--stream-chunks", type=int, default=100)
-    p.add_argument("--only", choices=["nonstreaming", "streaming", "memory", "cold"],
-                   action="append", help="run only these parts (repeatable)")
-    p.add_argument("--relay-dir", type=Path, default=ROOT,
-                   help="directory holding the main.py to benchmark (default: this checkout)")
+    p.add_argument(
+        "--only",
+        choices=["nonstreaming", "streaming", "memory", "cold"],
+        action="append",
+        help="run only these parts (repeatable)",
+    )
+    p.add_argument(
+        "--relay-dir",
+        type=Path,
+        default=ROOT,
+        help="directory holding the main.py to benchmark (default: this checkout)",
+    )
     args = p.parse_args()
     Relay.main_dir = args.relay_dir.resolve()
     args.runs = args.runs or (1 if args.quick else 3)
@@ -523,8 +605,10 @@ def main() -> int:
         relay = Relay(workdir, upstream.port)
         small = bodies.encode(bodies.small_request())
         relay.first_valid_answer(small)
-        log(f"relay pid {relay.pid} on core {RELAY_CORE}, upstream pid {upstream.proc.pid} "
-            f"and load on core {LOAD_CORE}")
+        log(
+            f"relay pid {relay.pid} on core {RELAY_CORE}, upstream pid {upstream.proc.pid} "
+            f"and load on core {LOAD_CORE}"
+        )
 
         def capture(body: bytes) -> tuple[str, bytes]:
             """The OpenAI request the relay sends upstream for ``body``."""
@@ -545,18 +629,25 @@ def main() -> int:
             if status != 200 or not valid_anthropic_message(payload):
                 raise RuntimeError(f"{case}: relay answered {status}: {payload[:500]!r}")
             direct_path, direct_body = upstream.last_request()
-            cases[case] = (save(f"{case}.relay.json", body), direct_path,
-                           save(f"{case}.direct.json", direct_body))
-            log(f"  {case}: {len(body):,} B Anthropic -> {len(direct_body):,} B OpenAI "
-                f"({direct_path})")
+            cases[case] = (
+                save(f"{case}.relay.json", body),
+                direct_path,
+                save(f"{case}.direct.json", direct_body),
+            )
+            log(
+                f"  {case}: {len(body):,} B Anthropic -> {len(direct_body):,} B OpenAI "
+                f"({direct_path})"
+            )
 
         if "nonstreaming" in parts:
             log("non-streaming (wrk, one thread, core 1):")
             res["nonstreaming"] = nonstreaming(args, relay, upstream, cases)
 
         stream_reqs = {}
-        for name, n, d, runs in [("burst 200x0ms", 200, 0, burst_runs),
-                                 ("paced 200x5ms", 200, 5, drip_runs)]:
+        for name, n, d, runs in [
+            ("burst 200x0ms", 200, 0, burst_runs),
+            ("paced 200x5ms", 200, 5, drip_runs),
+        ]:
             body = bodies.encode(bodies.small_request(stream=True, marker=f"[[bench:{n}:{d}]]"))
             post_json(HOST, relay.port, "/v1/messages", body, ANTHROPIC_HEADERS, timeout=30)
             direct_path, direct_body = upstream.last_request()
@@ -572,33 +663,46 @@ def main() -> int:
         stop(relay.proc)
 
         if "memory" in parts:
-            log(f"memory: fresh relay, then {args.streams} concurrent streams of "
-                f"{args.stream_chunks} chunks over {args.stream_seconds:.0f} s:")
+            log(
+                f"memory: fresh relay, then {args.streams} concurrent streams of "
+                f"{args.stream_chunks} chunks over {args.stream_seconds:.0f} s:"
+            )
             relay = Relay(workdir, upstream.port, name="relay-mem")
             relay.first_valid_answer(small)
             post_json(HOST, relay.port, "/v1/messages", cc, ANTHROPIC_HEADERS)
             n, delay_ms = args.stream_chunks, args.stream_seconds * 1000 / args.stream_chunks
-            body = bodies.encode(bodies.small_request(
-                stream=True, marker=f"[[bench:{n}:{delay_ms:.0f}]]"))
-            stream_once(HOST, relay.port,
-                        http_request("/v1/messages", body, ANTHROPIC_HEADERS, HOST, relay.port),
-                        anthropic=True, expect_chunks=n)
+            body = bodies.encode(
+                bodies.small_request(stream=True, marker=f"[[bench:{n}:{delay_ms:.0f}]]")
+            )
+            stream_once(
+                HOST,
+                relay.port,
+                http_request("/v1/messages", body, ANTHROPIC_HEADERS, HOST, relay.port),
+                anthropic=True,
+                expect_chunks=n,
+            )
             direct_path, direct_body = upstream.last_request()
             time.sleep(1.0)
             idle = status_kb(relay.pid, "VmRSS")
-            rs = many_streams(args, relay.port, "/v1/messages", body, True, workdir,
-                              sample_pid=relay.pid)
+            rs = many_streams(
+                args, relay.port, "/v1/messages", body, True, workdir, sample_pid=relay.pid
+            )
             peak = max(status_kb(relay.pid, "VmHWM"), rs.get("peak_rss_sampled_kb", 0))
             after = status_kb(relay.pid, "VmRSS")
             log(f"  relay: {rs}")
             ds = many_streams(args, upstream.port, direct_path, direct_body, False, workdir)
             log(f"  direct: {ds}")
             res["memory"] = {
-                "idle_rss_mb": idle / 1024, "peak_rss_mb": peak / 1024,
-                "rss_after_mb": after / 1024, "relay_streams": rs, "direct_streams": ds,
+                "idle_rss_mb": idle / 1024,
+                "peak_rss_mb": peak / 1024,
+                "rss_after_mb": after / 1024,
+                "relay_streams": rs,
+                "direct_streams": ds,
             }
-            log(f"  RSS idle {idle / 1024:.1f} MB, peak {peak / 1024:.1f} MB, "
-                f"after {after / 1024:.1f} MB")
+            log(
+                f"  RSS idle {idle / 1024:.1f} MB, peak {peak / 1024:.1f} MB, "
+                f"after {after / 1024:.1f} MB"
+            )
             stop(relay.proc)
 
         if "cold" in parts:

@@ -50,8 +50,12 @@ def main() -> None:
 
     def one(_i: int) -> dict:
         return stream_once(
-            args.host, args.port, raw, anthropic=args.anthropic,
-            expect_chunks=args.chunks, timeout=args.timeout,
+            args.host,
+            args.port,
+            raw,
+            anthropic=args.anthropic,
+            expect_chunks=args.chunks,
+            timeout=args.timeout,
         )
 
     pool = Pool(args.count)
@@ -77,9 +81,7 @@ def main() -> None:
         "median_s": statistics.median(durations) if durations else None,
         "p99_s": durations[int(0.99 * (len(durations) - 1))] if durations else None,
         "max_s": durations[-1] if durations else None,
-        "median_connect_ms": (
-            statistics.median(r["connect_s"] for r in ok) * 1000 if ok else None
-        ),
+        "median_connect_ms": (statistics.median(r["connect_s"] for r in ok) * 1000 if ok else None),
         "wall_s": wall,
     }
     print("STREAMSJSON " + json.dumps(summary), flush=True)

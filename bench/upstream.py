@@ -88,7 +88,9 @@ def _base(choices: list, **extra) -> dict:
 
 
 _HEAD_FRAME = _frame(
-    _chunk(_base([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))
+    _chunk(
+        _base([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+    )
 )
 _CONTENT_FRAMES: list[bytes] = []  # grown on demand; frame i carries "w<i> "
 
@@ -98,9 +100,7 @@ def _content_frame(i: int) -> bytes:
         n = len(_CONTENT_FRAMES)
         _CONTENT_FRAMES.append(
             _frame(
-                _chunk(
-                    _base([{"index": 0, "delta": {"content": f"w{n} "}, "finish_reason": None}])
-                )
+                _chunk(_base([{"index": 0, "delta": {"content": f"w{n} "}, "finish_reason": None}]))
             )
         )
     return _CONTENT_FRAMES[i]
@@ -137,8 +137,14 @@ class Stats:
 
 def _small(status: bytes, body: bytes, ctype: bytes = b"application/json") -> bytes:
     return (
-        b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype + b"\r\nContent-Length: "
-        + str(len(body)).encode() + b"\r\n\r\n" + body
+        b"HTTP/1.1 "
+        + status
+        + b"\r\nContent-Type: "
+        + ctype
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
 
 
@@ -248,8 +254,11 @@ class UpstreamProtocol(asyncio.Protocol):
         if target.startswith(b"/_last"):
             t.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Bench-Path: "
-                + Stats.last_path + b"\r\nContent-Length: " + str(len(Stats.last_body)).encode()
-                + b"\r\n\r\n" + Stats.last_body
+                + Stats.last_path
+                + b"\r\nContent-Length: "
+                + str(len(Stats.last_body)).encode()
+                + b"\r\n\r\n"
+                + Stats.last_body
             )
         elif target.startswith(b"/_stats"):
             stats = {
@@ -291,7 +300,9 @@ class UpstreamProtocol(asyncio.Protocol):
 
 async def serve(host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(UpstreamProtocol, host, port, backlog=4096, reuse_address=True)
+    server = await loop.create_server(
+        UpstreamProtocol, host, port, backlog=4096, reuse_address=True
+    )
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

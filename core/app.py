@@ -39,7 +39,9 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
     app.extensions["ccrelay"] = {"store": store, "relay": relay}
     started = time.time()
 
-    def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    def json_response(
+        obj: Any, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
         return Response(dumps(obj), status=status, mimetype=_JSON, headers=headers)
 
     @app.errorhandler(RelayError)
@@ -48,7 +50,9 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
         headers = dict(err.headers)
         if rid:
             headers["request-id"] = rid
-        return json_response(anthropic_error_body(err.error_type, err.message, rid), err.status, headers)
+        return json_response(
+            anthropic_error_body(err.error_type, err.message, rid), err.status, headers
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
@@ -64,7 +68,9 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
     def internal_error(err: Exception) -> Response:
         rid = getattr(request, "ccrelay_request_id", "-")
         log.exception("unhandled error (request %s)", rid)
-        message = f"ccrelay internal error ({type(err).__name__}); request id {rid}, see the server log"
+        message = (
+            f"ccrelay internal error ({type(err).__name__}); request id {rid}, see the server log"
+        )
         return json_response(anthropic_error_body("api_error", message, rid), 500)
 
     @app.route("/", methods=["GET", "HEAD"])
@@ -101,7 +107,9 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
         rid = new_request_id()
         request.ccrelay_request_id = rid  # type: ignore[attr-defined]
         req = parse_messages_request(_read_json(settings.max_body_bytes), count_tokens=True)
-        return json_response(relay.count_tokens(settings, req, _client_headers(request.environ), rid))
+        return json_response(
+            relay.count_tokens(settings, req, _client_headers(request.environ), rid)
+        )
 
     @app.post("/api/event_logging/batch")
     def event_logging() -> Response:
@@ -113,7 +121,9 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
     def models() -> Response:
         settings = store.current
         seen: dict[str, str] = {}
-        for name in settings.chain + tuple(p for p in settings.providers if p not in settings.chain):
+        for name in settings.chain + tuple(
+            p for p in settings.providers if p not in settings.chain
+        ):
             pcfg = settings.providers[name]
             for model in (*((pcfg.model,) if pcfg.model else ()), *pcfg.models):
                 seen.setdefault(model, name)
@@ -170,8 +180,13 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
                     {"name": p.name, "source": p.source, "strategies": list(p.strategies)}
                     for p in registry.plugins
                 ],
-                "plugin_problems": [{"plugin": p.plugin, "reason": p.reason} for p in registry.problems],
-                "config": {"path": str(settings.path), "last_reload_error": store.last_error or None},
+                "plugin_problems": [
+                    {"plugin": p.plugin, "reason": p.reason} for p in registry.problems
+                ],
+                "config": {
+                    "path": str(settings.path),
+                    "last_reload_error": store.last_error or None,
+                },
             }
         )
 
@@ -204,7 +219,8 @@ def _read_json(limit: int) -> Any:
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
         raise RelayError(
-            413, f"request body exceeds {limit} bytes (limits.max_body_bytes)",
+            413,
+            f"request body exceeds {limit} bytes (limits.max_body_bytes)",
             error_type="request_too_large",
         )
     if not raw:
@@ -213,4 +229,3 @@ def _read_json(limit: int) -> Any:
         return loads(raw)
     except JSONDecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
-

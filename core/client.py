@@ -15,7 +15,6 @@ import gevent
 from gevent import select as gselect
 from gevent.socket import wait_read
 
-
 #: seconds a request runs before its client connection is watched (hang-up noticed within
 #: this plus the event-loop wake-up)
 WATCH_AFTER = 0.25

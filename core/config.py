@@ -197,8 +197,12 @@ def _validate(
 
     plugins = _mapping(raw.get("plugins") or {}, "plugins")
     _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
-    dirs = tuple(Path(_str(d, "plugins.dirs[]")) for d in _list(plugins.get("dirs"), "plugins.dirs"))
-    blocked = tuple(_str(b, "plugins.blocked[]") for b in _list(plugins.get("blocked"), "plugins.blocked"))
+    dirs = tuple(
+        Path(_str(d, "plugins.dirs[]")) for d in _list(plugins.get("dirs"), "plugins.dirs")
+    )
+    blocked = tuple(
+        _str(b, "plugins.blocked[]") for b in _list(plugins.get("blocked"), "plugins.blocked")
+    )
 
     return Settings(
         path=path,
@@ -259,7 +263,9 @@ def _provider(
         )
 
     model = section.get("model")
-    models = tuple(_str(m, f"{where}.models[]") for m in _list(section.get("models"), f"{where}.models"))
+    models = tuple(
+        _str(m, f"{where}.models[]") for m in _list(section.get("models"), f"{where}.models")
+    )
     headers = _mapping(section.get("headers") or {}, f"{where}.headers")
     options = _mapping(section.get("options") or {}, f"{where}.options")
     if ptype in types:
@@ -274,7 +280,10 @@ def _provider(
         timeout=_number(section.get("timeout", 600), f"{where}.timeout"),
         connect_timeout=_number(section.get("connect_timeout", 10), f"{where}.connect_timeout"),
         headers=MappingProxyType(
-            {str(k).lower(): sub(_str(v, f"{where}.headers.{k}"), f"headers.{k}") for k, v in headers.items()}
+            {
+                str(k).lower(): sub(_str(v, f"{where}.headers.{k}"), f"headers.{k}")
+                for k, v in headers.items()
+            }
         ),
         options=MappingProxyType(dict(options)),
         problem="; ".join(problems),

@@ -125,7 +125,9 @@ class Registry:
             if name in self.blocked:
                 continue
             if pm.has_plugin(name) or name in sources:
-                problems.append(PluginProblem(name, f"duplicate plugin name (also {sources[name]})"))
+                problems.append(
+                    PluginProblem(name, f"duplicate plugin name (also {sources[name]})")
+                )
                 continue
             try:
                 module = loader()
@@ -209,9 +211,7 @@ class Registry:
 
 def _import_folder(folder: Path) -> ModuleType:
     """Import ``folder/__init__.py`` as a package named after its path (reused when loaded)."""
-    modname = "ccrelay_plugin_" + "".join(
-        c if c.isalnum() else "_" for c in str(folder.resolve())
-    )
+    modname = "ccrelay_plugin_" + "".join(c if c.isalnum() else "_" for c in str(folder.resolve()))
     existing = sys.modules.get(modname)
     if existing is not None:
         return existing

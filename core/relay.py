@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from contextlib import nullcontext
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,7 +169,9 @@ class Relay:
                     self._log(acct, "error", err)
                     raise
                 prefix = f"provider {name}"
-                failures.append(err.message if err.message.startswith(prefix) else f"{prefix}: {err.message}")
+                failures.append(
+                    err.message if err.message.startswith(prefix) else f"{prefix}: {err.message}"
+                )
                 last = err
                 self._log(acct, "fallback" if name != settings.chain[-1] else "error", err)
         assert last is not None

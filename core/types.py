@@ -9,7 +9,7 @@ reference is ``shared/protocols/anthropic-messages.md``.
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, TypedDict
 
 if sys.version_info >= (3, 11):
     from typing import NotRequired
@@ -47,7 +47,7 @@ class ToolUseBlock(TypedDict):
 class ToolResultBlock(TypedDict):
     type: Literal["tool_result"]
     tool_use_id: str
-    content: NotRequired[Union[str, list[dict[str, Any]]]]
+    content: NotRequired[str | list[dict[str, Any]]]
     is_error: NotRequired[bool]
     cache_control: NotRequired[dict[str, Any]]
 
@@ -63,15 +63,15 @@ class RedactedThinkingBlock(TypedDict):
     data: str
 
 
-ContentBlock = Union[
-    TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock
-]
+ContentBlock = (
+    TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | RedactedThinkingBlock
+)
 
 
 class Message(TypedDict):
     # "system" is Claude Code's mid-conversation system message (beta); strategies decide.
     role: Literal["user", "assistant", "system"]
-    content: Union[str, list[ContentBlock]]
+    content: str | list[ContentBlock]
 
 
 class Tool(TypedDict):
@@ -89,7 +89,7 @@ class CanonicalRequest(TypedDict):
     model: str
     messages: list[Message]
     max_tokens: int
-    system: NotRequired[Union[str, list[TextBlock]]]
+    system: NotRequired[str | list[TextBlock]]
     stream: NotRequired[bool]
     tools: NotRequired[list[Tool]]
     tool_choice: NotRequired[dict[str, Any]]
@@ -110,9 +110,7 @@ class Usage(TypedDict):
     cache_read_input_tokens: NotRequired[int]
 
 
-StopReason = Literal[
-    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"
-]
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
 
 
 class CanonicalResponse(TypedDict):

@@ -76,7 +76,9 @@ class UpstreamResponse:
                         break
                     yield data
         except (HTTPError, OSError) as exc:
-            raise RelayError(502, f"{self._where}: connection lost mid-answer ({_reason(exc)})") from None
+            raise RelayError(
+                502, f"{self._where}: connection lost mid-answer ({_reason(exc)})"
+            ) from None
         self._done = True
 
     def close(self) -> None:

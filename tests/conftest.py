@@ -30,7 +30,9 @@ def free_port() -> int:
 class RelayProcess:
     """ccrelay started with ``python main.py`` on a free port, its config in ``tmp_path``."""
 
-    def __init__(self, tmp: Path, config: dict[str, Any], extra_args: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, tmp: Path, config: dict[str, Any], extra_args: list[str], env: dict[str, str]
+    ) -> None:
         self.dir = tmp
         self.config_path = tmp / "config.yaml"
         self.log_dir = tmp / "logs"
@@ -119,7 +121,9 @@ def upstream2() -> Iterator[FakeUpstream]:
 def start_relay(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[Any]:
     started: list[RelayProcess] = []
 
-    def start(config: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> RelayProcess:
+    def start(
+        config: dict[str, Any], *args: str, env: dict[str, str] | None = None
+    ) -> RelayProcess:
         relay = RelayProcess(tmp_path, config, list(args), {**clean_env, **(env or {})})
         started.append(relay)
         return relay
@@ -134,5 +138,7 @@ def one_provider(kind: str, url: str, **extra: Any) -> dict[str, Any]:
     base = url + ("/v1" if kind == "openai" else "")
     return {
         "provider": {"name": "up"},
-        "providers": {"up": {"type": kind, "base_url": base, "api_key": "sk-test-upstream", **extra}},
+        "providers": {
+            "up": {"type": kind, "base_url": base, "api_key": "sk-test-upstream", **extra}
+        },
     }

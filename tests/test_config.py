@@ -78,16 +78,30 @@ def test_default_substitution_and_dotenv_with_environment_winning(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda c: c["providers"]["grok"].update(timeout="ten"),
-         'providers.grok.timeout: expected a number, got "ten"'),
-        (lambda c: c["providers"]["grok"].update(colour="red"), "providers.grok.colour: unknown key"),
+        (
+            lambda c: c["providers"]["grok"].update(timeout="ten"),
+            'providers.grok.timeout: expected a number, got "ten"',
+        ),
+        (
+            lambda c: c["providers"]["grok"].update(colour="red"),
+            "providers.grok.colour: unknown key",
+        ),
         (lambda c: c.update(sever={"port": 1}), "sever: unknown key"),
         (lambda c: c.update(server={"port": "80"}), 'server.port: expected an integer, got "80"'),
         (lambda c: c["provider"].update(name="nope"), "provider.name: no provider named 'nope'"),
-        (lambda c: c["provider"].update(fallback_providers="grok"), "provider.fallback_providers: expected a list"),
-        (lambda c: c["providers"]["grok"].update(type="smoke"), "providers.grok.type: no provider strategy named 'smoke'"),
+        (
+            lambda c: c["provider"].update(fallback_providers="grok"),
+            "provider.fallback_providers: expected a list",
+        ),
+        (
+            lambda c: c["providers"]["grok"].update(type="smoke"),
+            "providers.grok.type: no provider strategy named 'smoke'",
+        ),
         (lambda c: c["providers"]["grok"].pop("base_url"), "providers.grok.base_url: missing"),
-        (lambda c: c["providers"]["grok"].update(options={"bogus": 1}), "providers.grok.options.bogus: unknown key"),
+        (
+            lambda c: c["providers"]["grok"].update(options={"bogus": 1}),
+            "providers.grok.options.bogus: unknown key",
+        ),
         (lambda c: c.update(logging={"level": "LOUD"}), "logging.level"),
     ],
 )

@@ -15,7 +15,9 @@ MSGS = [{"role": "user", "content": "How many tokens is this sentence, roughly?"
 
 
 def test_upstream_count_endpoint_is_asked(start_relay, upstream):
-    relay = start_relay(one_provider("anthropic", upstream.url, model="up-model", options={"count_tokens": True}))
+    relay = start_relay(
+        one_provider("anthropic", upstream.url, model="up-model", options={"count_tokens": True})
+    )
     upstream.reply(Reply(json={"input_tokens": 4242}))
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
     count = client.messages.count_tokens(model="claude-x", messages=MSGS, system="sys")
@@ -30,8 +32,12 @@ def test_upstream_count_endpoint_is_asked(start_relay, upstream):
 def test_local_estimate_without_a_count_endpoint(start_relay, upstream, kind):
     # openai upstreams have no count endpoint; third-party anthropic ones default to none.
     relay = start_relay(one_provider(kind, upstream.url))
-    fixture = json.loads((FIXTURES / "claude_code" / "02_messages_turn2_tool_result_stream.json").read_text())
-    body = {k: v for k, v in fixture["body"].items() if k not in ("max_tokens", "stream", "metadata")}
+    fixture = json.loads(
+        (FIXTURES / "claude_code" / "02_messages_turn2_tool_result_stream.json").read_text()
+    )
+    body = {
+        k: v for k, v in fixture["body"].items() if k not in ("max_tokens", "stream", "metadata")
+    }
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
     # Claude Code calls the beta route with its beta fields; the SDK's beta client does too.
     count = client.beta.messages.count_tokens(**body)
@@ -42,7 +48,9 @@ def test_local_estimate_without_a_count_endpoint(start_relay, upstream, kind):
 
 def test_failing_count_endpoint_falls_back_to_the_estimate(start_relay, upstream):
     relay = start_relay(one_provider("anthropic", upstream.url, options={"count_tokens": True}))
-    upstream.reply(Reply(404, json={"error": {"type": "not_found_error", "message": "no such route"}}))
+    upstream.reply(
+        Reply(404, json={"error": {"type": "not_found_error", "message": "no such route"}})
+    )
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
     count = client.messages.count_tokens(model="m", messages=MSGS)
     assert count.input_tokens == estimate_input_tokens({"model": "m", "messages": MSGS})

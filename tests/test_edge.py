@@ -29,20 +29,82 @@ GOOD = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 
 @pytest.mark.parametrize(
     ("data", "headers", "status", "etype", "needle"),
     [
-        (b"{not json", {"content-type": "application/json"}, 400, "invalid_request_error", "not valid JSON"),
+        (
+            b"{not json",
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "not valid JSON",
+        ),
         (b"", {"content-type": "application/json"}, 400, "invalid_request_error", "empty"),
-        (b"[1, 2]", {"content-type": "application/json"}, 400, "invalid_request_error", "JSON object"),
-        (b'{"model":"m"}', {"content-type": "text/plain"}, 415, "invalid_request_error", "content-type"),
-        (b'{"max_tokens":5,"messages":[]}', {"content-type": "application/json"}, 400, "invalid_request_error", "model"),
-        (b'{"model":"m","messages":[]}', {"content-type": "application/json"}, 400, "invalid_request_error", "max_tokens"),
-        (b'{"model":"m","max_tokens":5}', {"content-type": "application/json"}, 400, "invalid_request_error", "messages"),
-        (b'{"model":"m","max_tokens":"5","messages":[]}', {"content-type": "application/json"}, 400, "invalid_request_error", "max_tokens"),
-        (b'{"model":"m","max_tokens":5,"messages":[{"role":"bot","content":"x"}]}', {"content-type": "application/json"}, 400, "invalid_request_error", "messages.0.role"),
-        (b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text"}]}]}', {"content-type": "application/json"}, 400, "invalid_request_error", "messages.0.content.0.text"),
-        (b'{"model":"m","max_tokens":5,"messages":[],"stream":"yes"}', {"content-type": "application/json"}, 400, "invalid_request_error", "stream"),
+        (
+            b"[1, 2]",
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "JSON object",
+        ),
+        (
+            b'{"model":"m"}',
+            {"content-type": "text/plain"},
+            415,
+            "invalid_request_error",
+            "content-type",
+        ),
+        (
+            b'{"max_tokens":5,"messages":[]}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "model",
+        ),
+        (
+            b'{"model":"m","messages":[]}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "max_tokens",
+        ),
+        (
+            b'{"model":"m","max_tokens":5}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "messages",
+        ),
+        (
+            b'{"model":"m","max_tokens":"5","messages":[]}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "max_tokens",
+        ),
+        (
+            b'{"model":"m","max_tokens":5,"messages":[{"role":"bot","content":"x"}]}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "messages.0.role",
+        ),
+        (
+            b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text"}]}]}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "messages.0.content.0.text",
+        ),
+        (
+            b'{"model":"m","max_tokens":5,"messages":[],"stream":"yes"}',
+            {"content-type": "application/json"},
+            400,
+            "invalid_request_error",
+            "stream",
+        ),
     ],
 )
-def test_bad_input_is_a_4xx_naming_the_problem(relay, upstream, data, headers, status, etype, needle):
+def test_bad_input_is_a_4xx_naming_the_problem(
+    relay, upstream, data, headers, status, etype, needle
+):
     resp = requests.post(relay.url + "/v1/messages", data=data, headers=headers, timeout=5)
     _assert_error(resp, status, etype, needle)
     assert upstream.requests == []  # nothing bad reached the upstream
@@ -60,13 +122,24 @@ def test_body_over_the_limit_is_413(start_relay, upstream):
 def test_sdk_raises_its_own_error_types(relay, upstream):
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
     with pytest.raises(anthropic.BadRequestError) as info:
-        client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": [{"type": "tool_result"}]}])
+        client.messages.create(
+            model="m",
+            max_tokens=5,
+            messages=[{"role": "user", "content": [{"type": "tool_result"}]}],
+        )
     assert "tool_use_id" in str(info.value)
 
 
 def test_unknown_route_is_an_anthropic_404(relay):
-    _assert_error(requests.post(relay.url + "/v1/nothing", json={}, timeout=5), 404, "not_found_error", "/v1/messages")
-    _assert_error(requests.get(relay.url + "/v1/messages", timeout=5), 405, "invalid_request_error", "GET")
+    _assert_error(
+        requests.post(relay.url + "/v1/nothing", json={}, timeout=5),
+        404,
+        "not_found_error",
+        "/v1/messages",
+    )
+    _assert_error(
+        requests.get(relay.url + "/v1/messages", timeout=5), 405, "invalid_request_error", "GET"
+    )
 
 
 def test_root_head_and_get_answer_200(relay):
@@ -87,7 +160,9 @@ def test_beta_query_and_both_auth_headers(relay, upstream):
               "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
     upstream.reply(Reply(json=answer), Reply(json=answer))
     for headers in ({"x-api-key": "client-key"}, {"authorization": "Bearer client-key"}):
-        resp = requests.post(relay.url + "/v1/messages?beta=true", json=GOOD, headers=headers, timeout=5)
+        resp = requests.post(
+            relay.url + "/v1/messages?beta=true", json=GOOD, headers=headers, timeout=5
+        )
         assert resp.status_code == 200
         assert resp.json()["content"][0]["text"] == "ok"
     # The client's key is never forwarded: the upstream gets the configured one.
@@ -113,7 +188,11 @@ def test_health_reports_providers_without_keys(start_relay, upstream):
         "provider": {"name": "a", "fallback_providers": ["b"]},
         "providers": {
             "a": {"type": "anthropic", "base_url": upstream.url, "api_key": "sk-secret-value-123"},
-            "b": {"type": "anthropic", "base_url": upstream.url, "api_key": "${CCRELAY_TEST_UNSET_KEY}"},
+            "b": {
+                "type": "anthropic",
+                "base_url": upstream.url,
+                "api_key": "${CCRELAY_TEST_UNSET_KEY}",
+            },
         },
     }
     relay = start_relay(config)

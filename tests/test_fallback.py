@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import anthropic
 import pytest
 
@@ -29,6 +31,19 @@ def client(relay) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
 
 
+def stream_in_background(relay) -> tuple[threading.Thread, dict]:
+    """Start a streaming request in a thread; ``result["text"]`` holds the answer when done."""
+    result: dict = {}
+
+    def run() -> None:
+        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
+            result["text"] = s.get_final_message().content[0].text
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
 def fields(line: str) -> dict[str, str]:
     return dict(p.split("=", 1) for p in line.split(" | ") if "=" in p)
 
@@ -36,14 +51,21 @@ def fields(line: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     "first_reply",
     [
-        Reply(429, json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
+        Reply(
+            429,
+            json={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}},
+        ),
         Reply(500, json={"type": "error", "error": {"type": "api_error", "message": "boom"}}),
-        Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}),
+        Reply(
+            529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+        ),
         Reply(408, raw=b"timeout"),
         Reply(delay=3, json=ANSWER),  # slower than providers.first.timeout
     ],
 )
-def test_retryable_failures_move_to_the_next_provider(start_relay, upstream, upstream2, first_reply):
+def test_retryable_failures_move_to_the_next_provider(
+    start_relay, upstream, upstream2, first_reply
+):
     relay = start_relay(two(upstream.url, upstream2.url))
     upstream.reply(first_reply)
     upstream2.reply(Reply(json=ANSWER))
@@ -53,7 +75,10 @@ def test_retryable_failures_move_to_the_next_provider(start_relay, upstream, ups
     assert upstream.requests[0].body["model"] == "m1"
     assert upstream2.requests[0].body["model"] == "m2"
     lines = [fields(line) for line in relay.token_lines(2)]
-    assert [(f["provider"], f["status"]) for f in lines] == [("first", "fallback"), ("second", "success")]
+    assert [(f["provider"], f["status"]) for f in lines] == [
+        ("first", "fallback"),
+        ("second", "success"),
+    ]
     assert lines[1]["input_tokens"] == "7" and lines[1]["total_tokens"] == "10"
 
 
@@ -84,7 +109,12 @@ def test_all_failing_reports_every_provider(start_relay, upstream, upstream2):
     with pytest.raises(anthropic.RateLimitError) as info:
         client(relay).messages.create(model="claude-x", max_tokens=5, messages=MSGS)
     text = str(info.value)
-    assert "first: " in text and "down for maintenance" in text and "second: " in text and "quota" in text
+    assert (
+        "first: " in text
+        and "down for maintenance" in text
+        and "second: " in text
+        and "quota" in text
+    )
     assert info.value.response.headers["retry-after"] == "7"
 
 
@@ -115,7 +145,9 @@ def _events(text: str) -> list[dict]:
 
 def test_stream_that_fails_before_its_first_event_falls_back(start_relay, upstream, upstream2):
     relay = start_relay(two(upstream.url, upstream2.url))
-    upstream.reply(Reply(sse=[{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}]))
+    upstream.reply(
+        Reply(sse=[{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}])
+    )
     upstream2.reply(Reply(sse=_events("streamed"), event_names=True))
     with client(relay).messages.stream(model="claude-x", max_tokens=5, messages=MSGS) as s:
         final = s.get_final_message()

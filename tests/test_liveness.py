@@ -19,13 +19,24 @@ def post(relay, body: dict) -> http.client.HTTPConnection:
     return conn
 
 
+def hang_up_and_expect_upstream_closed(conn, upstream, relay) -> None:
+    """Close the client side; the relay must close its upstream within a second and log it."""
+    conn.close()
+    closed_at = time.monotonic()
+    assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
+    assert time.monotonic() - closed_at < 1.5
+    assert "status=cancelled" in relay.token_lines()[0]
+
+
 def test_pings_flow_while_the_upstream_is_silent(start_relay, upstream):
     config = one_provider("anthropic", upstream.url)
     config["limits"] = {"ping_interval": 1}
     relay = start_relay(config)
     events = _events("after the silence")
     # message_start at once, then 2.6 s of silence (long reasoning), then the rest.
-    upstream.reply(Reply(sse=[events[0], {"type": "ping"}, *events[1:]], event_names=True, chunk_delay=1.3))
+    upstream.reply(
+        Reply(sse=[events[0], {"type": "ping"}, *events[1:]], event_names=True, chunk_delay=1.3)
+    )
     conn = post(relay, {**BODY, "stream": True})
     resp = conn.getresponse()
     text = resp.read().decode()
@@ -45,11 +56,7 @@ def test_client_hangup_during_a_silent_stream_closes_the_upstream(start_relay, u
     assert resp.status == 200
     resp.read1(100)  # the stream has started
     resp.close()
-    conn.close()
-    closed_at = time.monotonic()
-    assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
-    assert time.monotonic() - closed_at < 1.5
-    assert "status=cancelled" in relay.token_lines()[0]
+    hang_up_and_expect_upstream_closed(conn, upstream, relay)
 
 
 def test_client_hangup_before_a_non_streaming_answer_closes_the_upstream(start_relay, upstream):
@@ -61,11 +68,7 @@ def test_client_hangup_before_a_non_streaming_answer_closes_the_upstream(start_r
     while time.monotonic() < deadline and not upstream.requests:
         time.sleep(0.02)
     time.sleep(0.2)
-    conn.close()
-    closed_at = time.monotonic()
-    assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
-    assert time.monotonic() - closed_at < 1.5
-    assert "status=cancelled" in relay.token_lines()[0]
+    hang_up_and_expect_upstream_closed(conn, upstream, relay)
 
 
 def test_keys_quoted_by_an_upstream_are_scrubbed(start_relay, upstream):

@@ -5,14 +5,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 
 import requests
 import yaml
 
 from tests.conftest import ROOT, free_port, one_provider
 from tests.fakes.upstream import Reply
-from tests.test_fallback import MSGS, _events, client
+from tests.test_fallback import _events, stream_in_background
 from tests.test_reload import wait_for
 
 
@@ -45,6 +44,7 @@ def test_config_from_environment_variable(tmp_path, upstream, clean_env):
                             env={**clean_env, "CCRELAY_CONFIG": str(path)}, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
+
         def health():
             try:
                 return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
@@ -68,14 +68,7 @@ def test_help(tmp_path):
 def test_sigterm_lets_the_stream_in_flight_finish(start_relay, upstream):
     relay = start_relay(one_provider("anthropic", upstream.url))
     upstream.reply(Reply(sse=_events("finished cleanly"), event_names=True, chunk_delay=0.3))
-    result: dict = {}
-
-    def stream() -> None:
-        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
-            result["text"] = s.get_final_message().content[0].text
-
-    t = threading.Thread(target=stream)
-    t.start()
+    t, result = stream_in_background(relay)
     wait_for(lambda: len(upstream.requests) == 1)
     relay.proc.send_signal(signal.SIGTERM)
     t.join(10)

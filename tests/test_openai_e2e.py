@@ -92,8 +92,8 @@ def test_streaming_text(sdk, upstream, relay):
 
 
 def test_two_turn_tool_loop_with_streamed_arguments(sdk, upstream):
-    args = json.dumps({"path": "hello.txt", "content": "hi \"there\" \u00e9"})
-    pieces = [args[i:i + 5] for i in range(0, len(args), 5)]  # splits mid-string and mid-escape
+    args = json.dumps({"path": "hello.txt", "content": 'hi "there" \u00e9'})
+    pieces = [args[i : i + 5] for i in range(0, len(args), 5)]  # splits mid-string and mid-escape
     upstream.reply(Reply(sse=[
         chunk({"role": "assistant", "content": None}),
         chunk({"tool_calls": [{"index": 0, "id": "call_abc", "type": "function",
@@ -111,7 +111,7 @@ def test_two_turn_tool_loop_with_streamed_arguments(sdk, upstream):
     assert first.stop_reason == "tool_use"
     (call,) = first.content
     assert call.type == "tool_use" and call.name == "write_file" and call.id == "call_abc"
-    assert call.input == {"path": "hello.txt", "content": "hi \"there\" \u00e9"}
+    assert call.input == {"path": "hello.txt", "content": 'hi "there" \u00e9'}
     sent_tools = upstream.requests[0].body["tools"]
     assert sent_tools == [{"type": "function", "function": {
         "name": "write_file", "description": "Write a file",
@@ -120,16 +120,25 @@ def test_two_turn_tool_loop_with_streamed_arguments(sdk, upstream):
     # Turn two: the tool result goes back; the model answers in text.
     messages += [
         {"role": "assistant", "content": [c.model_dump(exclude_none=True) for c in first.content]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_abc", "content": "written"}]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "call_abc", "content": "written"}],
+        },
     ]
-    upstream.reply(Reply(sse=[chunk({"content": "Done."}), chunk({}, finish="stop"), "data: [DONE]\n\n"]))
+    upstream.reply(
+        Reply(sse=[chunk({"content": "Done."}), chunk({}, finish="stop"), "data: [DONE]\n\n"])
+    )
     with sdk.messages.stream(model="claude-x", max_tokens=200, tools=TOOLS, messages=messages) as s:
         second = s.get_final_message()
     assert second.content[0].text == "Done."
     sent = upstream.requests[1].body["messages"]
     assert sent[1]["role"] == "assistant"
     (tool_call,) = sent[1]["tool_calls"]
-    assert (tool_call["id"], tool_call["type"], tool_call["function"]["name"]) == ("call_abc", "function", "write_file")
+    assert (tool_call["id"], tool_call["type"], tool_call["function"]["name"]) == (
+        "call_abc",
+        "function",
+        "write_file",
+    )
     assert json.loads(tool_call["function"]["arguments"]) == call.input
     assert sent[2] == {"role": "tool", "tool_call_id": "call_abc", "content": "written"}
 
@@ -142,19 +151,25 @@ def test_non_streaming_tool_call(sdk, upstream):
     msg = sdk.messages.create(model="claude-x", max_tokens=50, tools=TOOLS,
                               messages=[{"role": "user", "content": "go"}])  # fmt: skip
     assert msg.stop_reason == "tool_use"
-    assert [(b.type, b.name, b.input) for b in msg.content] == [("tool_use", "write_file", {"path": "a", "content": "b"})]
+    assert [(b.type, b.name, b.input) for b in msg.content] == [
+        ("tool_use", "write_file", {"path": "a", "content": "b"})
+    ]
 
 
 def test_stream_without_done_after_finish_is_fine(sdk, upstream):
     upstream.reply(Reply(sse=[chunk({"content": "ok"}), chunk({}, finish="stop")]))
-    with sdk.messages.stream(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}]) as s:
+    with sdk.messages.stream(
+        model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+    ) as s:
         assert s.get_final_message().content[0].text == "ok"
 
 
 def test_stream_cut_before_finish_is_an_error_event(sdk, upstream, relay):
     upstream.reply(Reply(sse=[chunk({"content": "partial"})]))
     with pytest.raises(anthropic.APIStatusError) as info:
-        with sdk.messages.stream(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}]) as s:
+        with sdk.messages.stream(
+            model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        ) as s:
             for _ in s:
                 pass
     assert "ended" in str(info.value)

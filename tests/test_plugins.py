@@ -17,7 +17,7 @@ from tests.fakes.upstream import Reply
 
 # A complete strategy in one file: it speaks Anthropic upstream but tags every answer, so a
 # test can see that this plugin (and not the built-in) served the request.
-ECHO_PLUGIN = '''
+ECHO_PLUGIN = """
 from core.hookspecs import hookimpl
 from core.provider import Provider, UpstreamRequest
 
@@ -39,7 +39,7 @@ class Tagged(Provider):
 @hookimpl
 def ccrelay_register_providers(register):
     register(Tagged)
-'''
+"""
 
 ANSWER = {"id": "msg_1", "type": "message", "role": "assistant", "model": "x",
           "content": [{"type": "text", "text": "hello"}], "stop_reason": "end_turn",
@@ -70,15 +70,21 @@ def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
         "@hookimpl\ndef ccrelay_register_providers(register):\n    register(Half)\n",
     )  # fmt: skip
     write_plugin(tmp_path, "dup", ECHO_PLUGIN.format(name="good"))
-    write_plugin(tmp_path, "typo", "from core.hookspecs import hookimpl\n@hookimpl\ndef ccrelay_register_provider(register):\n    pass\n")
+    write_plugin(
+        tmp_path,
+        "typo",
+        "from core.hookspecs import hookimpl\n@hookimpl\ndef ccrelay_register_provider(register):\n    pass\n",
+    )
     registry = Registry([tmp_path], entrypoints=False)
     registry.refresh()
     assert set(registry.classes) == {"good"}
     problems = {p.plugin: p.reason for p in registry.problems}
     assert "No module named 'no_such_module_anywhere'" in problems["providers.importerror"]
     assert "does not implement: convert_response, stream" in problems["providers.abstract"]
-    assert "'good' already registered by providers.dup" in problems["providers.good"] or \
-        "'good' already registered by providers.good" in problems["providers.dup"]
+    assert (
+        "'good' already registered by providers.dup" in problems["providers.good"]
+        or "'good' already registered by providers.good" in problems["providers.dup"]
+    )
     assert "ccrelay_register_provider" in problems["providers.typo"]
 
 
@@ -99,7 +105,9 @@ def test_folder_dropped_in_while_running_is_usable_without_restart(start_relay, 
     assert any(p["strategies"] == ["dropped"] for p in health["plugins"])
     upstream.reply(Reply(json=ANSWER))
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-    msg = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    msg = client.messages.create(
+        model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
     assert msg.content[0].text == "[dropped] hello"
 
 
@@ -150,6 +158,8 @@ def test_installed_entry_point_serves_through_the_relay(start_relay, upstream, i
     relay = start_relay(config, env={"PYTHONPATH": str(installed_dist)})
     upstream.reply(Reply(json=ANSWER))
     client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-    msg = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+    msg = client.messages.create(
+        model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
     assert msg.content[0].text == "[tagged] hello"
     assert upstream.requests[0].path == "/v1/messages"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 import anthropic
 import requests
 
 from tests.fakes.upstream import Reply
-from tests.test_fallback import ANSWER, MSGS, _events, client, two
+from tests.test_fallback import ANSWER, MSGS, _events, client, stream_in_background, two
 
 
 def wait_for(predicate, timeout: float = 3.0) -> float:
@@ -53,26 +52,24 @@ def test_invalid_edit_is_rejected_and_the_last_good_config_stays(start_relay, up
     relay.write_config(config)
     wait_for(lambda: relay.health()["config"]["last_reload_error"] is not None)
     health = relay.health()
-    assert health["config"]["last_reload_error"] == 'providers.first.timeout: expected a number, got "ten"'
+    assert (
+        health["config"]["last_reload_error"]
+        == 'providers.first.timeout: expected a number, got "ten"'
+    )
     assert "config reload rejected" in relay.log()
     upstream.reply(Reply(json=ANSWER))
     assert client(relay).messages.create(model="c", max_tokens=5, messages=MSGS).content[0].text
     assert len(upstream.requests) == 1  # still served by the old config's active provider
 
 
-def test_edit_during_a_stream_keeps_the_stream_and_serves_the_next_request(start_relay, upstream, upstream2):
+def test_edit_during_a_stream_keeps_the_stream_and_serves_the_next_request(
+    start_relay, upstream, upstream2
+):
     config = two(upstream.url, upstream2.url)
     relay = start_relay(config)
     upstream.reply(Reply(sse=_events("slow stream"), event_names=True, chunk_delay=0.4))
     upstream2.reply(Reply(json=ANSWER))
-    result: dict = {}
-
-    def stream() -> None:
-        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
-            result["text"] = s.get_final_message().content[0].text
-
-    t = threading.Thread(target=stream)
-    t.start()
+    t, result = stream_in_background(relay)
     wait_for(lambda: len(upstream.requests) == 1)
     config["provider"] = {"name": "second"}
     relay.write_config(config)
@@ -103,7 +100,11 @@ def test_dotenv_change_is_picked_up(start_relay, upstream, upstream2):
     (relay.dir / ".env").write_text("CCRELAY_TEST_DOTENV_KEY=sk-from-dotenv\n")
     wait_for(lambda: relay.health()["providers"]["first"]["configured"])
     upstream.reply(Reply(json=ANSWER))
-    requests.post(relay.url + "/v1/messages", json={"model": "c", "max_tokens": 5, "messages": MSGS}, timeout=5)
+    requests.post(
+        relay.url + "/v1/messages",
+        json={"model": "c", "max_tokens": 5, "messages": MSGS},
+        timeout=5,
+    )
     assert upstream.requests[0].headers["x-api-key"] == "sk-from-dotenv"
     assert "sk-from-dotenv" not in relay.log()
     assert os.environ.get("CCRELAY_TEST_DOTENV_KEY") is None
@@ -112,8 +113,12 @@ def test_dotenv_change_is_picked_up(start_relay, upstream, upstream2):
 def test_sdk_stream_error_type_is_anthropic(start_relay, upstream, upstream2):
     # Both providers overloaded: a streaming client gets the error as a status before any byte.
     relay = start_relay(two(upstream.url, upstream2.url))
-    upstream.reply(Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}))
-    upstream2.reply(Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}))
+    upstream.reply(
+        Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    )
+    upstream2.reply(
+        Reply(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    )
     try:
         with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
             s.get_final_message()

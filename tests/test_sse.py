@@ -17,9 +17,9 @@ EXPECTED = [
 
 def stream(nl: str, space: str = " ") -> bytes:
     text = (
-        f"event:{space}message_start{nl}data:{space}{{\"a\":\"é\"}}{nl}{nl}"
+        f'event:{space}message_start{nl}data:{space}{{"a":"é"}}{nl}{nl}'
         f": OPENROUTER PROCESSING{nl}{nl}"
-        f"data:{space}{{\"b\":1}}{nl}id: 7{nl}{nl}"
+        f'data:{space}{{"b":1}}{nl}id: 7{nl}{nl}'
         f"data:{space}line one{nl}data:{space}line two{nl}{nl}"
         f"event: ping{nl}{nl}"  # no data: not dispatched
         f"data:{space}[DONE]"  # last event without its blank line
@@ -28,7 +28,7 @@ def stream(nl: str, space: str = " ") -> bytes:
 
 
 def splits(raw: bytes, size: int) -> list[bytes]:
-    return [raw[i:i + size] for i in range(0, len(raw), size)]
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
 
 
 @pytest.mark.parametrize("nl", ["\n", "\r\n"])

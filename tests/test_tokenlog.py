@@ -10,7 +10,9 @@ from core.tokenlog import FIELDS, TokenLog
 
 def _fields(**kw):
     base = dict.fromkeys(FIELDS, 0)
-    base.update(request_id="r", provider="p", model="m", client_model="c", stream=True, status="success")
+    base.update(
+        request_id="r", provider="p", model="m", client_model="c", stream=True, status="success"
+    )
     base.update(kw)
     return base
 

@@ -43,8 +43,17 @@ from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 DEFAULT_VERSION = "2023-06-01"
 # Generation controls the count endpoint rejects (anthropic-messages.md §9).
-_NOT_COUNTED = {"max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences",
-                "metadata", "service_tier", "context_management"}
+_NOT_COUNTED = {
+    "max_tokens",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+    "service_tier",
+    "context_management",
+}
 _STATUS_FOR_TYPE = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -84,7 +93,9 @@ class AnthropicProvider(Provider):
             body["messages"] = _without_unsigned_thinking(body["messages"])
         if opts.get("system_messages", "keep" if native else "merge") == "merge":
             body["messages"] = _merge_system_messages(body["messages"])
-        headers = {"anthropic-version": ctx.client_headers.get("anthropic-version", DEFAULT_VERSION)}
+        headers = {
+            "anthropic-version": ctx.client_headers.get("anthropic-version", DEFAULT_VERSION)
+        }
         betas = _betas(ctx.client_headers.get("anthropic-beta", ""), opts.get("strip_betas", ()))
         if betas:
             headers["anthropic-beta"] = betas
@@ -136,9 +147,7 @@ class AnthropicProvider(Provider):
                 finished = True
             yield event
         if not finished:
-            raise RelayError(
-                502, f"provider {ctx.provider.name}: stream ended before message_stop"
-            )
+            raise RelayError(502, f"provider {ctx.provider.name}: stream ended before message_stop")
 
 
 def _error_from(body: Any, ctx: RequestContext) -> RelayError:
@@ -147,7 +156,9 @@ def _error_from(body: Any, ctx: RequestContext) -> RelayError:
     message = err.get("message", "") if isinstance(err, dict) else str(body)[:300]
     status = _STATUS_FOR_TYPE.get(etype, 500)
     return RelayError(
-        status, f"provider {ctx.provider.name}: {message}", error_type=etype or anthropic_error_type(status)
+        status,
+        f"provider {ctx.provider.name}: {message}",
+        error_type=etype or anthropic_error_type(status),
     )
 
 
@@ -166,10 +177,14 @@ def _without_unsigned_thinking(messages: list[Any]) -> list[Any]:
     out = []
     for msg in messages:
         content = msg.get("content")
-        if msg.get("role") == "assistant" and isinstance(content, list) and any(
-            b.get("type") == "thinking" and not b.get("signature") for b in content
+        if (
+            msg.get("role") == "assistant"
+            and isinstance(content, list)
+            and any(b.get("type") == "thinking" and not b.get("signature") for b in content)
         ):
-            kept = [b for b in content if not (b.get("type") == "thinking" and not b.get("signature"))]
+            kept = [
+                b for b in content if not (b.get("type") == "thinking" and not b.get("signature"))
+            ]
             msg = {**msg, "content": kept}
         out.append(msg)
     return out
@@ -184,8 +199,10 @@ def _merge_system_messages(messages: list[Any]) -> list[Any]:
     for msg in messages:
         if msg.get("role") == "system":
             content = msg.get("content")
-            text = content if isinstance(content, str) else "\n".join(
-                b.get("text", "") for b in content if isinstance(b, dict)
+            text = (
+                content
+                if isinstance(content, str)
+                else "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
             )
             block = {"type": "text", "text": f"<system-reminder>\n{text}\n</system-reminder>"}
             if out and out[-1].get("role") == "user":

@@ -6,7 +6,6 @@ from typing import Any
 
 from core.errors import RelayError, anthropic_error_type, context_length_error
 
-
 # In-stream errors carry a type or code instead of an HTTP status.
 _TYPE_STATUS = {
     "invalid_request_error": 400,

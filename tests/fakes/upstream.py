@@ -86,7 +86,9 @@ class FakeUpstream:
                     fake.requests.append(rec)
                     reply = fake.replies.pop(0) if fake.replies else fake.default
                 if reply is None:
-                    reply = Reply(500, json={"error": {"message": "fake upstream: no reply scripted"}})
+                    reply = Reply(
+                        500, json={"error": {"message": "fake upstream: no reply scripted"}}
+                    )
                 try:
                     self._send(reply)
                 except (BrokenPipeError, ConnectionResetError):
@@ -117,7 +119,9 @@ class FakeUpstream:
                     if i and reply.chunk_delay:
                         time.sleep(reply.chunk_delay)
                     if isinstance(ev, dict):
-                        name = f"event: {ev['type']}\n" if reply.event_names and "type" in ev else ""
+                        name = (
+                            f"event: {ev['type']}\n" if reply.event_names and "type" in ev else ""
+                        )
                         ev = f"{name}data: {json.dumps(ev)}\n\n"
                     self._chunk(ev.encode() if isinstance(ev, str) else ev)
                 deadline = time.monotonic() + reply.hang

@@ -26,9 +26,11 @@ def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, A
         return "The file was written; report back.", "Created hello.txt containing hi.", []
     if "Write" in tools:
         args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
-        return "The user wants a file. I will use the Write tool.", "", [
-            {"id": "call_write_1", "name": "Write", "arguments": args}
-        ]
+        return (
+            "The user wants a file. I will use the Write tool.",
+            "",
+            [{"id": "call_write_1", "name": "Write", "arguments": args}],
+        )
     if body.get("response_format"):
         return "", json.dumps({"title": "Create hello file"}), []
     return "", "ok", []
@@ -55,12 +57,29 @@ class Handler(BaseHTTPRequestHandler):
             if reasoning:
                 msg["reasoning_content"] = reasoning
             if calls:
-                msg["tool_calls"] = [{"id": c["id"], "type": "function",
-                                      "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]
-            data = json.dumps({"id": "x", "object": "chat.completion", "model": body["model"],
-                               "choices": [{"index": 0, "message": msg,
-                                            "finish_reason": "tool_calls" if calls else "stop"}],
-                               "usage": {"prompt_tokens": 100, "completion_tokens": 10}}).encode()
+                msg["tool_calls"] = [
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": c["arguments"]},
+                    }
+                    for c in calls
+                ]
+            data = json.dumps(
+                {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": msg,
+                            "finish_reason": "tool_calls" if calls else "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 10},
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
@@ -72,9 +91,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
 
-        def send(delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None) -> None:
-            obj: dict[str, Any] = {"id": "x", "object": "chat.completion.chunk", "model": body["model"],
-                                   "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        def send(
+            delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None
+        ) -> None:
+            obj: dict[str, Any] = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "model": body["model"],
+                "choices": []
+                if delta is None
+                else [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
             if usage:
                 obj["usage"] = usage
             raw = f"data: {json.dumps(obj)}\n\n".encode()
@@ -86,13 +113,23 @@ class Handler(BaseHTTPRequestHandler):
         for word in reasoning.split(" ") if reasoning else []:
             send({"reasoning_content": word + " "})
         for i in range(0, len(text), 4):
-            send({"content": text[i:i + 4]})
+            send({"content": text[i : i + 4]})
         for n, call in enumerate(calls):
-            send({"tool_calls": [{"index": n, "id": call["id"], "type": "function",
-                                  "function": {"name": call["name"], "arguments": ""}}]})
+            send(
+                {
+                    "tool_calls": [
+                        {
+                            "index": n,
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {"name": call["name"], "arguments": ""},
+                        }
+                    ]
+                }
+            )
             args = call["arguments"]
             for i in range(0, len(args), 3):  # many small fragments, split mid-string
-                send({"tool_calls": [{"index": n, "function": {"arguments": args[i:i + 3]}}]})
+                send({"tool_calls": [{"index": n, "function": {"arguments": args[i : i + 3]}}]})
         send({}, "tool_calls" if calls else "stop")
         send(None, usage={"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110})
         raw = b"data: [DONE]\n\n"
@@ -110,7 +147,11 @@ def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[
     tools = {t.get("name") for t in body.get("tools", [])}
     if "Write" in tools:
         args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
-        return "The user wants a file.", "", [{"id": "toolu_write_1", "name": "Write", "arguments": args}]
+        return (
+            "The user wants a file.",
+            "",
+            [{"id": "toolu_write_1", "name": "Write", "arguments": args}],
+        )
     if body.get("output_config", {}).get("format"):
         return "", json.dumps({"title": "Create hello file"}), []
     return "", "ok", []
@@ -118,30 +159,95 @@ def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[
 
 def _anthropic(self: Handler, body: dict[str, Any]) -> None:
     reasoning, text, calls = _anthropic_plan(body, self.workdir)
-    events: list[dict[str, Any]] = [{"type": "message_start", "message": {
-        "id": "msg_scripted", "type": "message", "role": "assistant", "model": body["model"],
-        "content": [], "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 100, "output_tokens": 1}}}]
+    events: list[dict[str, Any]] = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_scripted",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 100, "output_tokens": 1},
+            },
+        }
+    ]
     index = 0
     if reasoning:
-        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
-                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": w + " "}} for w in reasoning.split()],
-                   {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": "c2NyaXB0ZWQ="}},
-                   {"type": "content_block_stop", "index": index}]
+        events += [
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+            },
+            *[
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "thinking_delta", "thinking": w + " "},
+                }
+                for w in reasoning.split()
+            ],
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "signature_delta", "signature": "c2NyaXB0ZWQ="},
+            },
+            {"type": "content_block_stop", "index": index},
+        ]
         index += 1
     if text:
-        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
-                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text[i:i + 4]}} for i in range(0, len(text), 4)],
-                   {"type": "content_block_stop", "index": index}]
+        events += [
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "text", "text": ""},
+            },
+            *[
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "text_delta", "text": text[i : i + 4]},
+                }
+                for i in range(0, len(text), 4)
+            ],
+            {"type": "content_block_stop", "index": index},
+        ]
         index += 1
     for call in calls:
         args = call["arguments"]
-        events += [{"type": "content_block_start", "index": index, "content_block": {"type": "tool_use", "id": call["id"], "name": call["name"], "input": {}}},
-                   *[{"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": args[i:i + 3]}} for i in range(0, len(args), 3)],
-                   {"type": "content_block_stop", "index": index}]
+        events += [
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {
+                    "type": "tool_use",
+                    "id": call["id"],
+                    "name": call["name"],
+                    "input": {},
+                },
+            },
+            *[
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": args[i : i + 3]},
+                }
+                for i in range(0, len(args), 3)
+            ],
+            {"type": "content_block_stop", "index": index},
+        ]
         index += 1
-    events += [{"type": "message_delta", "delta": {"stop_reason": "tool_use" if calls else "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 10}},
-               {"type": "message_stop"}]
+    events += [
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use" if calls else "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 10},
+        },
+        {"type": "message_stop"},
+    ]
     if not body.get("stream"):
         raise SystemExit("scripted model: only streaming Anthropic requests are scripted")
     self.send_response(200)
