@@ -23,7 +23,7 @@ from core.app import SOCKET_KEY
 MAX_CONNECTIONS = 2000
 
 
-class _Handler(WSGIHandler):
+class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no stubs for pywsgi
     def handle(self) -> None:
         # pywsgi writes headers and body separately; without TCP_NODELAY, Nagle plus the
         # client's delayed ACK adds ~40 ms to every request after the first on a connection.

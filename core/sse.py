@@ -64,10 +64,11 @@ def _parse_block(block: bytes) -> SSEEvent | None:
 
 
 def _full_parser(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
-    for ev in sseclient.SSEClient(chunks).events():
+    for ev in sseclient.SSEClient(iter(chunks)).events():
         yield SSEEvent(ev.event if ev.event != "message" else "", ev.data)
 
 
 def encode_event(event: CanonicalEvent) -> bytes:
     """``event: <type>\\ndata: <json>\\n\\n`` for one Anthropic stream event."""
-    return b"event: " + event["type"].encode() + b"\ndata: " + dumps(event) + b"\n\n"
+    etype: str = event["type"]
+    return b"event: " + etype.encode() + b"\ndata: " + dumps(event) + b"\n\n"

@@ -280,10 +280,10 @@ def _image_tokens(source: Any) -> int:
     w, h = size
     if w <= 0 or h <= 0:
         return IMAGE_TOKENS_UNKNOWN
-    longest = max(w, h)
-    if longest > IMAGE_MAX_EDGE:  # the API scales the longest edge down to 1,568 px
-        w, h = w * IMAGE_MAX_EDGE / longest, h * IMAGE_MAX_EDGE / longest
-    return max(1, min(IMAGE_TOKENS_UNKNOWN, math.ceil(w * h / IMAGE_PIXELS_PER_TOKEN)))
+    # The API scales the longest edge down to 1,568 px.
+    scale = min(1.0, IMAGE_MAX_EDGE / max(w, h))
+    pixels = (w * scale) * (h * scale)
+    return max(1, min(IMAGE_TOKENS_UNKNOWN, math.ceil(pixels / IMAGE_PIXELS_PER_TOKEN)))
 
 
 def _b64_head(data: str, chars: int = 87_384) -> bytes:

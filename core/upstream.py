@@ -67,8 +67,8 @@ class UpstreamResponse:
         """Body bytes as they arrive, never waiting to fill a buffer."""
         raw = self._raw
         try:
-            if raw.chunked:  # type: ignore[attr-defined]
-                yield from raw.read_chunked(decode_content=True)  # type: ignore[attr-defined]
+            if raw.chunked:
+                yield from raw.read_chunked(decode_content=True)
             else:
                 while True:
                     data = raw.read1(65536, decode_content=True)

@@ -1,4 +1,4 @@
-"""The code stays in the shape the project agreed on: ruff's rules and formatter pass."""
+"""The code stays in the shape the project agreed on: ruff's rules and formatter, mypy strict on core."""
 
 from __future__ import annotations
 
@@ -13,3 +13,9 @@ def test_ruff_check_and_format():
         proc = subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)  # fmt: skip
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_strict_on_core():
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "core"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
