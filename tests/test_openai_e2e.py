@@ -183,3 +183,32 @@ def test_upstream_error_keeps_its_meaning(sdk, upstream):
         sdk.messages.create(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert "Incorrect API key" in str(info.value)
     assert info.value.body["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "error_type"),
+    [
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (403, anthropic.PermissionDeniedError, "permission_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+        (413, anthropic.APIStatusError, "request_too_large"),
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (529, anthropic.InternalServerError, "overloaded_error"),
+    ],
+)
+def test_upstream_status_reaches_the_client_as_anthropic_expects(
+    sdk, upstream, status, error_class, error_type
+):
+    headers = {"retry-after": "12"} if status == 429 else {}
+    upstream.reply(
+        Reply(status, json={"error": {"message": f"upstream says {status}"}}, headers=headers)
+    )
+    with pytest.raises(error_class) as info:
+        sdk.messages.create(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == status
+    assert info.value.body["error"]["type"] == error_type
+    assert f"upstream says {status}" in info.value.body["error"]["message"]
+    if status == 429:
+        assert info.value.response.headers["retry-after"] == "12"
