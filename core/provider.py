@@ -46,6 +46,9 @@ class RequestContext:
     :param client_headers: the client's protocol headers (``anthropic-version``,
         ``anthropic-beta``), lower-cased; never credentials.
     :param request_id: ccrelay's id for this request (log lines, message ids).
+    :param state: per-request notes a strategy's ``convert_request`` leaves for its
+        ``convert_response`` / ``stream`` of the same attempt (renamed tool names, say), so
+        no strategy needs process-wide mutable state.
     """
 
     provider: ProviderConfig
@@ -53,6 +56,7 @@ class RequestContext:
     client_model: str
     client_headers: Mapping[str, str]
     request_id: str
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 class Provider(abc.ABC):

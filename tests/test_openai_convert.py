@@ -431,12 +431,28 @@ def test_illegal_tool_names_round_trip() -> None:
     assert sent != name and _NAME.match(sent)
     assert body["tool_choice"]["function"]["name"] == sent
     assert body["messages"][1]["tool_calls"][0]["function"]["name"] == sent
+    # The mapping back lives in the request's context, not in process-wide state.
+    context = ctx()
+    PROVIDER.convert_request(req, context)
     answer = completion(tool_calls=[call("c1", sent, '{"q": 2}')], finish="tool_calls")
-    out = PROVIDER.convert_response(answer, ctx())
+    out = PROVIDER.convert_response(answer, context)
     assert out["content"][0]["name"] == name
-    events = run_stream([chunk(tool_calls=[frag(0, "c1", sent, '{"q":2}')]),
-                         chunk(finish="tool_calls")])  # fmt: skip
-    assert events["content"][0]["name"] == name
+    streamed = list(
+        PROVIDER.stream(
+            (
+                SSEEvent("", d)
+                for d in [
+                    chunk(tool_calls=[frag(0, "c1", sent, '{"q":2}')]),
+                    chunk(finish="tool_calls"),
+                ]
+            ),
+            context,
+        )
+    )
+    (start,) = [e for e in streamed if e["type"] == "content_block_start"]
+    assert start["content_block"]["name"] == name
+    # Another request's context knows nothing of this rename.
+    assert PROVIDER.convert_response(answer, ctx())["content"][0]["name"] == sent
 
 
 @pytest.mark.parametrize(

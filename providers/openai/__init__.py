@@ -12,6 +12,7 @@ from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 from .capabilities import OPTION_KEYS, resolve
 from .convert_request import build_body
 from .convert_response import to_canonical
+from .names import renames
 from .stream import convert_stream
 
 
@@ -62,12 +63,15 @@ class OpenAIProvider(Provider):
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = resolve(ctx.model, ctx.provider.options, ctx.provider.name)
         body = build_body(req, ctx.model, opts, ctx.provider.name)
+        # Tool names OpenAI would reject were renamed; answers name them the client's way.
+        ctx.state["tool_names"] = renames(t.get("name", "") for t in req.get("tools") or ())
         return UpstreamRequest(
             path="/chat/completions", body=body, stream=bool(req.get("stream", False))
         )
 
     def convert_response(self, body: Any, ctx: RequestContext) -> CanonicalResponse:
-        return to_canonical(body, ctx.client_model, ctx.request_id)
+        return to_canonical(body, ctx.client_model, ctx.request_id, ctx.state.get("tool_names", {}))
 
     def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
-        return convert_stream(events, ctx.client_model, ctx.request_id)
+        names = ctx.state.get("tool_names", {})
+        return convert_stream(events, ctx.client_model, ctx.request_id, names)

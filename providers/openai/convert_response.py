@@ -16,6 +16,7 @@ usage                           input = prompt - cached, cache_read = cached
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from core.errors import RelayError
@@ -23,7 +24,7 @@ from core.jsonutil import JSONDecodeError, loads
 from core.types import CanonicalResponse, ContentBlock, Usage
 
 from .errors import stream_error, upstream_fault
-from .names import tool_id_in, tool_name_in
+from .names import tool_id_in
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -96,7 +97,9 @@ def parse_arguments(raw: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def to_canonical(body: Any, client_model: str, request_id: str) -> CanonicalResponse:
+def to_canonical(
+    body: Any, client_model: str, request_id: str, names: Mapping[str, str]
+) -> CanonicalResponse:
     """Convert one decoded ``chat.completion`` body; raise 502 for empty or malformed ones."""
     if isinstance(body, dict) and body.get("error"):
         raise stream_error(body)
@@ -131,7 +134,7 @@ def to_canonical(body: Any, client_model: str, request_id: str) -> CanonicalResp
         content.append({
             "type": "tool_use",
             "id": tool_id_in(call.get("id"), f"{request_id}:{n}"),
-            "name": tool_name_in(str(fn.get("name") or "")),
+            "name": names.get(name := str(fn.get("name") or ""), name),
             "input": args,
         })  # fmt: skip
         calls += 1

@@ -1,22 +1,19 @@
 """Tool-name and tool-call-id transforms that make Anthropic values legal for OpenAI and back.
 
 Both transforms are pure functions of their input (prefix + hash), so a call and its result
-always map to the same value without per-request state. Renamed tool names are remembered
-in a bounded process-wide table so answers can be mapped back; the table only ever holds
-``renamed -> original`` pairs that the pure function produced, so sharing it is safe.
+always map to the same value. To map names back in answers, ``renames`` lists the renamed
+tools of one request; the provider keeps it in that request's ``RequestContext.state``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
+from collections.abc import Iterable
 
 _LEGAL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _LEGAL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 _ILLEGAL = re.compile(r"[^a-zA-Z0-9_-]")
-_MAX_REMEMBERED = 4096
-_renamed: OrderedDict[str, str] = OrderedDict()
 
 
 def _digest(value: str, size: int) -> str:
@@ -27,17 +24,12 @@ def tool_name_out(name: str) -> str:
     """A name OpenAI accepts (``^[a-zA-Z0-9_-]{1,64}$``); legal names are unchanged."""
     if _LEGAL_NAME.match(name):
         return name
-    renamed = f"{_ILLEGAL.sub('_', name)[:53]}_{_digest(name, 10)}"
-    _renamed[renamed] = name
-    _renamed.move_to_end(renamed)
-    if len(_renamed) > _MAX_REMEMBERED:
-        _renamed.popitem(last=False)
-    return renamed
+    return f"{_ILLEGAL.sub('_', name)[:53]}_{_digest(name, 10)}"
 
 
-def tool_name_in(name: str) -> str:
-    """The client's original name for a name produced by ``tool_name_out``."""
-    return _renamed.get(name, name)
+def renames(names: Iterable[str]) -> dict[str, str]:
+    """``{sent name: client name}`` for the names ``tool_name_out`` changes (usually none)."""
+    return {out: name for name in names if (out := tool_name_out(name)) != name}
 
 
 def tool_id_out(tool_id: str) -> str:

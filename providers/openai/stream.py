@@ -11,7 +11,7 @@ no whitespace-only text block is ever opened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from core.jsonutil import JSONDecodeError, loads
@@ -26,7 +26,7 @@ from .convert_response import (
     usage_from,
 )
 from .errors import stream_error, upstream_fault
-from .names import tool_id_in, tool_name_in
+from .names import tool_id_in
 
 
 class _Call:
@@ -52,14 +52,14 @@ class _Deferred:
 
 
 def convert_stream(
-    events: Iterable[SSEEvent], client_model: str, request_id: str
+    events: Iterable[SSEEvent], client_model: str, request_id: str, names: Mapping[str, str]
 ) -> Iterator[CanonicalEvent]:
     """Yield canonical events for the upstream SSE ``events`` (see the module docstring).
 
     :raises RelayError: for an in-stream error object, a malformed chunk, a stream that ends
         before a finish_reason, or one that carried no content at all.
     """
-    state = _State(client_model, request_id)
+    state = _State(client_model, request_id, names)
     out = state.out
     done = False
     for event in events:
@@ -91,7 +91,8 @@ def convert_stream(
 
 
 class _State:
-    def __init__(self, client_model: str, request_id: str) -> None:
+    def __init__(self, client_model: str, request_id: str, names: Mapping[str, str]) -> None:
+        self.names = names  # sent tool name -> the client's name, for renamed tools
         self.client_model = client_model
         self.request_id = request_id
         self.out: list[CanonicalEvent] = []
@@ -204,7 +205,7 @@ class _State:
             call.id = call_id
         name = fn.get("name")
         if name and not call.name:
-            call.name = tool_name_in(name)
+            call.name = self.names.get(name, name)
         args = fn.get("arguments")
         if args:
             if call.closed:
