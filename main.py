@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         stopping.set()
         log.info("stopping: no new connections; waiting for requests in flight")
         watcher.stop()
-        gevent.spawn(graceful_stop, server, inflight, 30.0).link(lambda _: stopped.set())
+        relay = app.extensions["ccrelay"]["relay"]
+        drain = store.current.shutdown_timeout
+        gevent.spawn(graceful_stop, server, inflight, relay, drain).link(lambda _: stopped.set())
 
     stopping = gevent.event.Event()
 

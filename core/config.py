@@ -58,6 +58,7 @@ class Settings:
     path: Path
     host: str
     port: int
+    shutdown_timeout: float
     active: str
     fallbacks: tuple[str, ...]
     providers: Mapping[str, ProviderConfig]
@@ -152,9 +153,10 @@ def _validate(
     _no_unknown(raw, _TOP_KEYS, "")
 
     server = _mapping(raw.get("server") or {}, "server")
-    _no_unknown(server, {"host", "port"}, "server")
+    _no_unknown(server, {"host", "port", "shutdown_timeout"}, "server")
     host = _str(server.get("host", "127.0.0.1"), "server.host")
     port = _int(server.get("port", 8080), "server.port")
+    shutdown_timeout = _number(server.get("shutdown_timeout", 30), "server.shutdown_timeout")
 
     providers: dict[str, ProviderConfig] = {}
     for name, section in providers_raw.items():
@@ -207,6 +209,7 @@ def _validate(
     return Settings(
         path=path,
         host=host,
+        shutdown_timeout=shutdown_timeout,
         port=port,
         active=active,
         fallbacks=fallbacks,

@@ -103,6 +103,11 @@ class Relay:
         self.registry = registry
         self.upstream = upstream
         self.tokenlog = tokenlog
+        self._ending = False
+
+    def end_streams(self) -> None:
+        """Make every stream in flight end now with an ``error`` event (server shutdown)."""
+        self._ending = True
 
     def messages(
         self,
@@ -329,20 +334,26 @@ class Relay:
             yield encode_event(first)
             silent = 0.0
             while True:
-                try:
-                    item = queue.get(timeout=CLIENT_CHECK_INTERVAL)
-                except Empty:
-                    silent += CLIENT_CHECK_INTERVAL
-                    if client is not None and not client.alive():
-                        status = "cancelled"
-                        return
-                    if silent >= ping_interval:
-                        silent = 0.0
-                        yield _PING
-                    continue
+                if self._ending:
+                    item = RelayError(
+                        503, "ccrelay is shutting down; send the request again",
+                        error_type="overloaded_error",
+                    )  # fmt: skip
+                else:
+                    try:
+                        item = queue.get(timeout=CLIENT_CHECK_INTERVAL)
+                    except Empty:
+                        silent += CLIENT_CHECK_INTERVAL
+                        if client is not None and not client.alive():
+                            status = "cancelled"
+                            return
+                        if silent >= ping_interval:
+                            silent = 0.0
+                            yield _PING
+                        continue
                 silent = 0.0
                 # Send everything already waiting in one write.
-                batch = []
+                batch: list[bytes] = []
                 while True:
                     if item is _END or isinstance(item, RelayError):
                         break

@@ -18,6 +18,7 @@ from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from core.app import SOCKET_KEY
+from core.relay import Relay
 
 #: concurrent connections served at once; more wait in the listen backlog
 MAX_CONNECTIONS = 2000
@@ -78,11 +79,16 @@ class InFlight:
         return self.count == 0
 
 
-def graceful_stop(server: WSGIServer, inflight: InFlight, timeout: float = 30.0) -> None:
-    """Stop accepting, let requests in flight (streams too) finish, then close idle
-    keep-alive connections."""
+def graceful_stop(
+    server: WSGIServer, inflight: InFlight, relay: Relay, timeout: float = 30.0
+) -> None:
+    """Stop accepting, let requests in flight (streams too) finish for up to ``timeout``
+    seconds, end the streams still running with an error event, then close idle keep-alive
+    connections."""
     server.stop_accepting()
-    inflight.wait_idle(timeout)
+    if not inflight.wait_idle(timeout):
+        relay.end_streams()
+        inflight.wait_idle(2.0)
     server.stop(timeout=0.1)
 
 

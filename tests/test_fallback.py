@@ -32,12 +32,16 @@ def client(relay) -> anthropic.Anthropic:
 
 
 def stream_in_background(relay) -> tuple[threading.Thread, dict]:
-    """Start a streaming request in a thread; ``result["text"]`` holds the answer when done."""
+    """Start a streaming request in a thread; ``result["text"]`` holds the answer when done,
+    ``result["error"]`` the SDK's exception if it raised one."""
     result: dict = {}
 
     def run() -> None:
-        with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
-            result["text"] = s.get_final_message().content[0].text
+        try:
+            with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
+                result["text"] = s.get_final_message().content[0].text
+        except anthropic.APIError as exc:
+            result["error"] = exc
 
     thread = threading.Thread(target=run)
     thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 
 import requests
 import yaml
@@ -75,3 +76,23 @@ def test_sigterm_lets_the_stream_in_flight_finish(start_relay, upstream):
     assert result["text"] == "finished cleanly"
     assert relay.proc.wait(10) == 0
     assert "status=success" in relay.token_lines()[0]
+
+
+def test_streams_still_running_at_the_shutdown_deadline_end_with_an_error_event(
+    start_relay, upstream
+):
+    config = one_provider("anthropic", upstream.url)
+    config["server"] = {"shutdown_timeout": 1}
+    relay = start_relay(config)
+    upstream.reply(Reply(sse=_events("never finishes")[:3], event_names=True, hang=30))
+    t, result = stream_in_background(relay)
+    wait_for(lambda: len(upstream.requests) == 1)
+    time.sleep(0.3)
+    relay.proc.send_signal(signal.SIGTERM)
+    t.join(10)
+    assert "text" not in result
+    assert "shutting down" in str(result["error"])  # the SDK raised on the error event
+    assert relay.proc.wait(10) == 0
+    line = relay.token_lines()[0]
+    assert "status=error" in line and "shutting down" in line
+    assert upstream.requests[0].closed.wait(3)
