@@ -19,3 +19,12 @@ def test_mypy_strict_on_core():
     proc = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "core"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    commands = [line for line in readme[:8] if line.startswith("python3 -m venv")]
+    assert len(commands) == 2, "the README opens with the server and the test command"
+    assert "main.py" in commands[0] and "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci.splitlines()
