@@ -84,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         stopping.set()
         log.info("stopping: no new connections; waiting for requests in flight")
         watcher.stop()
-        relay = app.extensions["ccrelay"]["relay"]
         drain = store.current.shutdown_timeout
-        gevent.spawn(graceful_stop, server, inflight, relay, drain).link(lambda _: stopped.set())
+        gevent.spawn(
+            graceful_stop, server, inflight, app.extensions["ccrelay"]["relay"], drain
+        ).link(lambda _: stopped.set())
 
     stopping = gevent.event.Event()
 
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         host, server.server_port, settings.active, list(settings.fallbacks), store.path,
     )  # fmt: skip
     stopped.wait()
+    relay = app.extensions["ccrelay"]["relay"]
+    relay.upstream.close()
+    relay.tokenlog.close()
     log.info("stopped")
     return 0
 

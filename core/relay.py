@@ -22,7 +22,7 @@ from gevent.queue import Empty, Queue
 from core.client import ClientGone, ClientWatch
 from core.config import Settings
 from core.errors import RelayError, anthropic_error_body
-from core.jsonutil import JSONDecodeError, dumps, loads
+from core.jsonutil import JSONDecodeError, loads
 from core.plugins import Registry
 from core.provider import Provider, RequestContext
 from core.sse import encode_event, parse_events
@@ -371,7 +371,7 @@ class Relay:
                     error = item
                     item.message = scrub(item.message, acct.settings)
                     body = anthropic_error_body(item.error_type, item.message)
-                    yield b"event: error\ndata: " + dumps(body) + b"\n\n"
+                    yield encode_event(body)
                     return
         except GeneratorExit:
             status = "cancelled"
