@@ -15,12 +15,11 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
-
-from core.app import create_app  # noqa: E402
-from core.config import ConfigError  # noqa: E402
-from core.plugins import Registry  # noqa: E402
-from core.reload import ConfigStore, Watcher  # noqa: E402
-from core.server import graceful_stop, make_server  # noqa: E402
+from ccrelay.core.app import create_app  # noqa: E402
+from ccrelay.core.config import ConfigError  # noqa: E402
+from ccrelay.core.plugins import Registry  # noqa: E402
+from ccrelay.core.reload import ConfigStore, Watcher  # noqa: E402
+from ccrelay.core.server import graceful_stop, make_server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("ccrelay")

@@ -10,17 +10,21 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.client import ClientGone, ClientWatch
+from ccrelay.core.dialects.anthropic import parse_messages_request
+from ccrelay.core.errors import (
+    InvalidRequest,
+    RelayError,
+    anthropic_error_body,
+    anthropic_error_type,
+)
+from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
+from ccrelay.core.relay import Relay, new_request_id
+from ccrelay.core.reload import ConfigStore
+from ccrelay.core.tokenlog import TokenLog
+from ccrelay.core.upstream import Upstream
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
-
-from core.client import ClientGone, ClientWatch
-from core.dialects.anthropic import parse_messages_request
-from core.errors import InvalidRequest, RelayError, anthropic_error_body, anthropic_error_type
-from core.jsonutil import JSONDecodeError, dumps, loads
-from core.relay import Relay, new_request_id
-from core.reload import ConfigStore
-from core.tokenlog import TokenLog
-from core.upstream import Upstream
 
 log = logging.getLogger("ccrelay.app")
 
@@ -33,7 +37,7 @@ _JSON = "application/json"
 
 def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask:
     """Build the WSGI app around a config store (whose registry is already loaded)."""
-    app = Flask("ccrelay")
+    app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     relay = Relay(store.registry, upstream or Upstream(), TokenLog())
     app.extensions["ccrelay"] = {"store": store, "relay": relay}

@@ -16,8 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
-
-from core.provider import Provider
+from ccrelay.core.provider import Provider
 
 
 class ConfigError(ValueError):

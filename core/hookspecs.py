@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from core.provider import Provider
+    from ccrelay.core.provider import Provider
 
 PROJECT = "ccrelay"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -22,9 +22,8 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pluggy
-
-from core import hookspecs
-from core.provider import Provider
+from ccrelay.core import hookspecs
+from ccrelay.core.provider import Provider
 
 log = logging.getLogger("ccrelay.plugins")
 ENTRY_POINT_GROUP = hookspecs.PROJECT

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from core.errors import RelayError, anthropic_error_type, context_length_error
-from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+from ccrelay.core.errors import RelayError, anthropic_error_type, context_length_error
+from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 if TYPE_CHECKING:
-    from core.config import ProviderConfig
+    from ccrelay.core.config import ProviderConfig
 
 
 class SSEEvent(NamedTuple):

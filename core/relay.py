@@ -17,19 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from ccrelay.core.client import ClientGone, ClientWatch
+from ccrelay.core.config import Settings
+from ccrelay.core.errors import RelayError, anthropic_error_body
+from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.plugins import Registry
+from ccrelay.core.provider import Provider, RequestContext
+from ccrelay.core.sse import encode_event, parse_events
+from ccrelay.core.tokenlog import TokenLog
+from ccrelay.core.tokens import estimate_input_tokens
+from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+from ccrelay.core.upstream import Upstream, UpstreamResponse
 from gevent.queue import Empty, Queue
-
-from core.client import ClientGone, ClientWatch
-from core.config import Settings
-from core.errors import RelayError, anthropic_error_body
-from core.jsonutil import JSONDecodeError, loads
-from core.plugins import Registry
-from core.provider import Provider, RequestContext
-from core.sse import encode_event, parse_events
-from core.tokenlog import TokenLog
-from core.tokens import estimate_input_tokens
-from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
-from core.upstream import Upstream, UpstreamResponse
 
 log = logging.getLogger("ccrelay.relay")
 

@@ -13,10 +13,9 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 
 import sseclient
-
-from core.jsonutil import dumps
-from core.provider import SSEEvent
-from core.types import CanonicalEvent
+from ccrelay.core.jsonutil import dumps
+from ccrelay.core.provider import SSEEvent
+from ccrelay.core.types import CanonicalEvent
 
 
 def parse_events(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:

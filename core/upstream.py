@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from ccrelay.core.config import ProviderConfig
+from ccrelay.core.errors import RelayError
+from ccrelay.core.jsonutil import dumps
+from ccrelay.core.provider import Provider, UpstreamRequest
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -24,11 +28,6 @@ from urllib3.exceptions import (
     NewConnectionError,
     ReadTimeoutError,
 )
-
-from core.config import ProviderConfig
-from core.errors import RelayError
-from core.jsonutil import dumps
-from core.provider import Provider, UpstreamRequest
 
 # A gevent server runs one greenlet per connection; 1,000 covers a busy team relay and the
 # 500-stream benchmark without opening a new TCP connection per request.

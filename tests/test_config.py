@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from core.config import ConfigError, load_settings
-from core.provider import Provider
+from ccrelay.core.config import ConfigError, load_settings
+from ccrelay.core.provider import Provider
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,10 +12,9 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
-
-from core.config import ProviderConfig
-from core.errors import InvalidRequest, RelayError, Unsupported
-from core.provider import RequestContext, SSEEvent
+from ccrelay.core.config import ProviderConfig
+from ccrelay.core.errors import InvalidRequest, RelayError, Unsupported
+from ccrelay.core.provider import RequestContext, SSEEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"

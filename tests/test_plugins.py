@@ -10,16 +10,16 @@ from pathlib import Path
 import anthropic
 import pytest
 import requests
+from ccrelay.core.plugins import Registry
 
-from core.plugins import Registry
 from tests.conftest import ROOT, one_provider
 from tests.fakes.upstream import Reply
 
 # A complete strategy in one file: it speaks Anthropic upstream but tags every answer, so a
 # test can see that this plugin (and not the built-in) served the request.
 ECHO_PLUGIN = """
-from core.hookspecs import hookimpl
-from core.provider import Provider, UpstreamRequest
+from ccrelay.core.hookspecs import hookimpl
+from ccrelay.core.provider import Provider, UpstreamRequest
 
 
 class Tagged(Provider):
@@ -64,7 +64,7 @@ def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
     write_plugin(tmp_path, "importerror", "import no_such_module_anywhere\n")
     write_plugin(
         tmp_path, "abstract",
-        "from core.hookspecs import hookimpl\nfrom core.provider import Provider\n"
+        "from ccrelay.core.hookspecs import hookimpl\nfrom ccrelay.core.provider import Provider\n"
         "class Half(Provider):\n    name = 'half'\n"
         "    def convert_request(self, req, ctx): pass\n"
         "@hookimpl\ndef ccrelay_register_providers(register):\n    register(Half)\n",
@@ -73,7 +73,7 @@ def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
     write_plugin(
         tmp_path,
         "typo",
-        "from core.hookspecs import hookimpl\n@hookimpl\ndef ccrelay_register_provider(register):\n    pass\n",
+        "from ccrelay.core.hookspecs import hookimpl\n@hookimpl\ndef ccrelay_register_provider(register):\n    pass\n",
     )
     registry = Registry([tmp_path], entrypoints=False)
     registry.refresh()

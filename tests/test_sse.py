@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from core.provider import SSEEvent
-from core.sse import encode_event, parse_events
+from ccrelay.core.provider import SSEEvent
+from ccrelay.core.sse import encode_event, parse_events
 
 EXPECTED = [
     SSEEvent("message_start", '{"a":"é"}'),

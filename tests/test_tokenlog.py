@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from core.tokenlog import FIELDS, TokenLog
+from ccrelay.core.tokenlog import FIELDS, TokenLog
 
 
 def _fields(**kw):

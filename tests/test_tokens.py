@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from core import tokens
-from core.tokens import estimate_input_tokens, estimate_text_tokens
+from ccrelay.core import tokens
+from ccrelay.core.tokens import estimate_input_tokens, estimate_text_tokens
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 

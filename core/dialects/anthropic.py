@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import InvalidRequest
-from core.types import CanonicalRequest
+from ccrelay.core.errors import InvalidRequest
+from ccrelay.core.types import CanonicalRequest
 
 _ROLES = {"user", "assistant", "system"}
 

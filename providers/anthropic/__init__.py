@@ -34,12 +34,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from core.config import ProviderConfig
-from core.errors import RelayError, anthropic_error_type
-from core.hookspecs import hookimpl
-from core.jsonutil import JSONDecodeError, loads
-from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
-from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+from ccrelay.core.config import ProviderConfig
+from ccrelay.core.errors import RelayError, anthropic_error_type
+from ccrelay.core.hookspecs import hookimpl
+from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
+from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 DEFAULT_VERSION = "2023-06-01"
 # Generation controls the count endpoint rejects (anthropic-messages.md §9).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from core.hookspecs import hookimpl
-from core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
-from core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+from ccrelay.core.hookspecs import hookimpl
+from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
+from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 from .capabilities import OPTION_KEYS, resolve
 from .convert_request import build_body

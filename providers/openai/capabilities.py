@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import RelayError
+from ccrelay.core.errors import RelayError
 
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 _ALL_EFFORTS = ("minimal", "low", "medium", "high")

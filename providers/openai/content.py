@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import InvalidRequest, Unsupported
+from ccrelay.core.errors import InvalidRequest, Unsupported
 
 _EMPTY_RESULT = "(no output)"
 

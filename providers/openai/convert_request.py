@@ -76,9 +76,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from core.errors import InvalidRequest, Unsupported
-from core.jsonutil import dumps_str
-from core.types import CanonicalRequest
+from ccrelay.core.errors import InvalidRequest, Unsupported
+from ccrelay.core.jsonutil import dumps_str
+from ccrelay.core.types import CanonicalRequest
 
 from .capabilities import EFFORTS, Options
 from .content import document_part, image_part, result_content

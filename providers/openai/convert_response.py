@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import RelayError
-from core.jsonutil import JSONDecodeError, loads
-from core.types import CanonicalResponse, ContentBlock, Usage
+from ccrelay.core.errors import RelayError
+from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.types import CanonicalResponse, ContentBlock, Usage
 
 from .errors import stream_error, upstream_fault
 from .names import tool_id_in

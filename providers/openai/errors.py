@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import RelayError, anthropic_error_type, context_length_error
+from ccrelay.core.errors import RelayError, anthropic_error_type, context_length_error
 
 # In-stream errors carry a type or code instead of an HTTP status.
 _TYPE_STATUS = {

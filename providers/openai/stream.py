@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from core.jsonutil import JSONDecodeError, loads
-from core.provider import SSEEvent
-from core.types import CanonicalEvent
+from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.provider import SSEEvent
+from ccrelay.core.types import CanonicalEvent
 
 from .convert_response import (
     OVERLOADED_REASONS,
