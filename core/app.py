@@ -1,167 +1,160 @@
-"""The Flask app: routes, edge parsing, and the one error handler that renders every error.
+"""The Flask app: one dispatcher over the route table, the edge checks, and the error renderer.
 
-``create_app`` builds everything from its arguments; nothing is read at import time.
+``create_app`` builds everything from its arguments; nothing is read at import time. Every
+request is matched against core's routes and the loaded dialects' (``core/routes.py``); a
+call route's body is checked for type and size here, parsed by its dialect, relayed, and the
+canonical answer rendered by the same dialect. Every error, from a bad body to a failed
+upstream, reaches the client in its dialect's error shape.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ccrelay.core.client import ClientGone, ClientWatch
-from ccrelay.core.dialects.anthropic import parse_messages_request
-from ccrelay.core.errors import (
-    InvalidRequest,
-    RelayError,
-    anthropic_error_body,
-    anthropic_error_type,
-)
+from ccrelay.core.config import Settings
+from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
+from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
 from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
+from ccrelay.core.pump import END, KEEPALIVE, StreamItem
 from ccrelay.core.relay import Relay, new_request_id
 from ccrelay.core.reload import ConfigStore
+from ccrelay.core.routes import RouteTable, Target
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.upstream import Upstream
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 log = logging.getLogger("ccrelay.app")
 
-#: client headers a strategy may forward (protocol version and feature flags, never keys)
-FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 #: environ key under which core/server.py puts the client's socket
 SOCKET_KEY = "ccrelay.socket"
 _JSON = "application/json"
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask:
     """Build the WSGI app around a config store (whose registry is already loaded)."""
     app = Flask(__name__)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     relay = Relay(store.registry, upstream or Upstream(), TokenLog())
+    edge = _Edge(store, relay)
     app.extensions["ccrelay"] = {"store": store, "relay": relay}
-    started = time.time()
+    app.add_url_rule("/", "dispatch", edge.dispatch, methods=_ALL_METHODS, defaults={"path": ""})
+    app.add_url_rule("/<path:path>", "dispatch", edge.dispatch, methods=_ALL_METHODS)
+    app.register_error_handler(RelayError, edge.relay_error)
+    app.register_error_handler(HTTPException, edge.http_error)
+    app.register_error_handler(Exception, edge.internal_error)
+    return app
 
-    def json_response(
-        obj: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> Response:
-        return Response(dumps(obj), status=status, mimetype=_JSON, headers=headers)
 
-    @app.errorhandler(RelayError)
-    def relay_error(err: RelayError) -> Response:
-        rid = getattr(request, "ccrelay_request_id", None)
-        headers = dict(err.headers)
-        if rid:
-            headers["request-id"] = rid
-        return json_response(
-            anthropic_error_body(err.error_type, err.message, rid), err.status, headers
+class _Edge:
+    """Request handling between Flask and the relay."""
+
+    def __init__(self, store: ConfigStore, relay: Relay) -> None:
+        self.store = store
+        self.relay = relay
+        self.started = time.time()
+        self._table: RouteTable | None = None
+
+    # --- routing ------------------------------------------------------------------------
+
+    def table(self) -> RouteTable:
+        dialects = self.store.registry.dialects
+        table = self._table
+        if table is None or table.dialects is not dialects:
+            table = self._table = RouteTable(dialects)
+            for conflict in table.conflicts:
+                log.error("route not served: %s", conflict)
+        return table
+
+    def dispatch(self, path: str) -> Response:
+        target, args = self.table().match("/" + path, request.method)
+        g.dialect = target.dialect
+        if target.dialect is None:
+            return self._core(target, args)
+        settings = self.store.current
+        inbound = Inbound(
+            endpoint=target.route.endpoint,
+            path_params=args,
+            query=request.args,
+            headers=Headers(request.environ),
+            body=self._body(settings, target.dialect, request.method),
+            options=settings.dialect_options.get(target.dialect.name, {}),
         )
+        if target.route.kind == "info":
+            return self._rendered(target.dialect.info(inbound, self.catalog(settings)))
+        return self._call(settings, target.dialect, inbound)
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> Response:
-        status = err.code or 500
-        message = {
-            404: f"no route for {request.method} {request.path}; ccrelay serves POST /v1/messages, "
-            "POST /v1/messages/count_tokens, GET /v1/models and GET /health",
-            405: f"{request.method} is not allowed on {request.path}",
-        }.get(status, err.description or err.name)
-        return json_response(anthropic_error_body(anthropic_error_type(status), message), status)
-
-    @app.errorhandler(Exception)
-    def internal_error(err: Exception) -> Response:
-        rid = getattr(request, "ccrelay_request_id", "-")
-        log.exception("unhandled error (request %s)", rid)
-        message = (
-            f"ccrelay internal error ({type(err).__name__}); request id {rid}, see the server log"
-        )
-        return json_response(anthropic_error_body("api_error", message, rid), 500)
-
-    @app.route("/", methods=["GET", "HEAD"])
-    def root() -> Response:
-        return json_response({"name": "ccrelay", "status": "ok"})
-
-    @app.post("/v1/messages")
-    def messages() -> Response:
-        settings = store.current
-        rid = new_request_id()
-        request.ccrelay_request_id = rid  # type: ignore[attr-defined]
-        body = _read_json(settings.max_body_bytes)
-        req = parse_messages_request(body)
-        environ = request.environ
-        client_headers = _client_headers(environ)
-        sock = environ.get(SOCKET_KEY)
+    def _call(self, settings: Settings, dialect: Dialect, inbound: Inbound) -> Response:
+        rid = g.request_id = new_request_id()
+        call = dialect.parse(inbound)
+        for warning in call.warnings:
+            log.warning("request %s (%s): %s", rid, dialect.name, warning)
+        headers = {"request-id": rid, **call.response_headers}
+        if call.count_only:
+            tokens = self.relay.count_tokens(settings, call, rid)
+            return self._rendered(dialect.render_count(tokens, call), headers)
+        sock = request.environ.get(SOCKET_KEY)
         watch = ClientWatch(sock) if sock is not None else None
         try:
-            result = relay.messages(settings, req, client_headers, rid, watch)
+            result = self.relay.run(settings, call, dialect.name, rid, watch)
         except ClientGone:
             return Response(status=499)  # nobody is listening; the log line says "cancelled"
         if isinstance(result, dict):
-            return json_response(result, headers={"request-id": rid})
+            return self._rendered(dialect.render_response(result, call), headers)
+        renderer = dialect.stream_renderer(call)
         return Response(
-            result,
-            mimetype="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no", "request-id": rid},
+            _render_stream(result, renderer),
+            mimetype=renderer.content_type,
+            headers={**_STREAM_HEADERS, **headers},
             direct_passthrough=True,
         )
 
-    @app.post("/v1/messages/count_tokens")
-    def count_tokens() -> Response:
-        settings = store.current
-        rid = new_request_id()
-        request.ccrelay_request_id = rid  # type: ignore[attr-defined]
-        req = parse_messages_request(_read_json(settings.max_body_bytes), count_tokens=True)
-        return json_response(
-            relay.count_tokens(settings, req, _client_headers(request.environ), rid)
-        )
+    # --- core routes -----------------------------------------------------------------------
 
-    @app.post("/api/event_logging/batch")
-    def event_logging() -> Response:
-        # Claude Code's telemetry: accepted and discarded, so it never shows as an error.
-        request.get_data(cache=False)
-        return json_response({})
+    def _core(self, target: Target, args: Mapping[str, Any]) -> Response:
+        endpoint = target.route.endpoint
+        settings = self.store.current
+        if endpoint == "root":
+            return _json({"name": "ccrelay", "status": "ok"})
+        if endpoint == "health":
+            return _json(self.health(settings))
+        entries = self.catalog(settings)
+        dialects = list(self.store.registry.dialects.values())
+        if endpoint == "model":
+            for entry in entries:
+                if entry.id == args["model_id"]:
+                    return _json(_merged(d.describe_model(entry) for d in dialects))
+            raise RelayError(
+                404,
+                f"model {args['model_id']!r} is not configured; GET /v1/models lists the "
+                "models ccrelay serves",
+            )
+        body: dict[str, Any] = {
+            "object": "list",
+            "data": [_merged(d.describe_model(e) for d in dialects) for e in entries],
+        }
+        body.update(_merged(d.describe_model_list(entries) for d in dialects))
+        return _json(body)
 
-    @app.get("/v1/models")
-    def models() -> Response:
-        settings = store.current
-        seen: dict[str, str] = {}
-        for name in settings.chain + tuple(
-            p for p in settings.providers if p not in settings.chain
-        ):
+    def catalog(self, settings: Settings) -> list[ModelEntry]:
+        """The models ccrelay offers: the active chain's first, each once."""
+        seen: dict[str, ModelEntry] = {}
+        created = int(self.started)
+        order = settings.chain + tuple(p for p in settings.providers if p not in settings.chain)
+        for name in order:
             pcfg = settings.providers[name]
             for model in (*((pcfg.model,) if pcfg.model else ()), *pcfg.models):
-                seen.setdefault(model, name)
-        created = int(started)
-        created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
-        # One list both SDKs parse: Anthropic's {data, has_more, first_id, last_id} with
-        # {type, id, display_name, created_at}, and OpenAI's {object, data} with
-        # {id, object, created, owned_by}. No field name collides.
-        data = [
-            {
-                "type": "model",
-                "id": model,
-                "display_name": model,
-                "created_at": created_at,
-                "object": "model",
-                "created": created,
-                "owned_by": provider,
-            }
-            for model, provider in seen.items()
-        ]
-        return json_response(
-            {
-                "object": "list",
-                "data": data,
-                "has_more": False,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            }
-        )
+                if model not in seen:
+                    seen[model] = ModelEntry(model, name, created=created)
+        return list(seen.values())
 
-    @app.get("/health")
-    def health() -> Response:
-        settings = store.current
-        registry = store.registry
+    def health(self, settings: Settings) -> dict[str, Any]:
+        registry = self.store.registry
         providers = {}
         for name, pcfg in settings.providers.items():
             entry: dict[str, Any] = {
@@ -174,62 +167,131 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
             elif registry.get(pcfg.type) is None:
                 entry["problem"] = f"strategy {pcfg.type!r} is not loaded"
             providers[name] = entry
-        return json_response(
-            {
-                "status": "ok",
-                "active_provider": settings.active,
-                "fallback_providers": list(settings.fallbacks),
-                "providers": providers,
-                "plugins": [
-                    {"name": p.name, "source": p.source, "strategies": list(p.strategies)}
-                    for p in registry.plugins
-                ],
-                "plugin_problems": [
-                    {"plugin": p.plugin, "reason": p.reason} for p in registry.problems
-                ],
-                "config": {
-                    "path": str(settings.path),
-                    "last_reload_error": store.last_error or None,
-                },
-            }
+        return {
+            "status": "ok",
+            "active_provider": settings.active,
+            "fallback_providers": list(settings.fallbacks),
+            "providers": providers,
+            "dialects": {
+                d.name: [f"{','.join(r.methods)} {r.rule}" for r in d.routes]
+                for d in registry.dialects.values()
+            },
+            "plugins": [
+                {"name": p.name, "source": p.source, "strategies": list(p.strategies)}
+                for p in registry.plugins
+            ],
+            "plugin_problems": [
+                {"plugin": p.plugin, "reason": p.reason} for p in registry.problems
+            ],
+            "config": {
+                "path": str(settings.path),
+                "last_reload_error": self.store.last_error or None,
+            },
+        }
+
+    # --- the edge ----------------------------------------------------------------------
+
+    def _body(self, settings: Settings, dialect: Dialect, method: str) -> Any:
+        """The request body as JSON, checked for content type and size before it is read;
+        None for bodiless methods."""
+        if method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return None
+        limit = settings.max_body_bytes
+        ctype = request.mimetype
+        if dialect.json_only and ctype != _JSON and not ctype.endswith("+json"):
+            raise RelayError(
+                415,
+                f"content-type must be application/json, got {request.content_type or 'none'!r}",
+                kind=ErrorKind.INVALID_REQUEST,
+            )
+        length = request.content_length
+        if length is not None and length > limit:
+            raise RelayError(
+                413, f"request body is {length} bytes; the limit is {limit} (limits.max_body_bytes)"
+            )
+        raw = request.stream.read(limit + 1)
+        if len(raw) > limit:
+            raise RelayError(413, f"request body exceeds {limit} bytes (limits.max_body_bytes)")
+        if not raw:
+            raise InvalidRequest("request body is empty; send a JSON object")
+        try:
+            return loads(raw)
+        except JSONDecodeError as exc:
+            raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+
+    def _rendered(self, out: Rendered, headers: Mapping[str, str] | None = None) -> Response:
+        body = out.body if isinstance(out.body, bytes) else dumps(out.body)
+        merged = {**(headers or {}), **out.headers}
+        return Response(body, status=out.status, mimetype=out.content_type, headers=merged)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _error_dialect(self) -> Dialect | None:
+        if "dialect" in g and g.dialect is not None:
+            return g.dialect  # type: ignore[no-any-return]
+        return self.table().guess(request.path)
+
+    def _render_error(self, err: RelayError) -> Response:
+        rid = g.get("request_id")
+        dialect = self._error_dialect() or next(iter(self.store.registry.dialects.values()))
+        headers = {"request-id": rid} if rid else {}
+        return self._rendered(dialect.render_error(err, rid), headers)
+
+    def relay_error(self, err: RelayError) -> Response:
+        return self._render_error(err)
+
+    def http_error(self, err: HTTPException) -> Response:
+        status = err.code or 500
+        if isinstance(err, NotFound):
+            dialect = self._error_dialect()
+            routes = [r for r in dialect.routes if r.kind == "call"] if dialect else []
+            served = ", ".join(f"{r.methods[0]} {r.rule}" for r in routes)
+            message = (
+                f"no route for {request.method} {request.path}; ccrelay serves "
+                f"{served + ', ' if served else ''}GET /v1/models and GET /health "
+                "(all routes: GET /health)"
+            )
+        elif isinstance(err, MethodNotAllowed):
+            message = f"{request.method} is not allowed on {request.path}"
+        else:
+            message = err.description or err.name
+        return self._render_error(RelayError(status, message))
+
+    def internal_error(self, err: Exception) -> Response:
+        rid = g.get("request_id", "-")
+        log.exception("unhandled error (request %s)", rid)
+        message = (
+            f"ccrelay internal error ({type(err).__name__}); request id {rid}, see the server log"
         )
-
-    return app
-
-
-_HEADER_KEYS = tuple((h, "HTTP_" + h.upper().replace("-", "_")) for h in FORWARDED_HEADERS)
+        return self._render_error(RelayError(500, message, kind=ErrorKind.UPSTREAM))
 
 
-def _client_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    return {h: environ[k] for h, k in _HEADER_KEYS if k in environ}
-
-
-def _read_json(limit: int) -> Any:
-    """The request body as JSON, checked for content type and size before it is read."""
-    ctype = request.mimetype
-    if ctype != _JSON and not ctype.endswith("+json"):
-        raise RelayError(
-            415,
-            f"content-type must be application/json, got {request.content_type or 'none'!r}",
-            error_type="invalid_request_error",
-        )
-    length = request.content_length
-    if length is not None and length > limit:
-        raise RelayError(
-            413,
-            f"request body is {length} bytes; the limit is {limit} (limits.max_body_bytes)",
-            error_type="request_too_large",
-        )
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise RelayError(
-            413,
-            f"request body exceeds {limit} bytes (limits.max_body_bytes)",
-            error_type="request_too_large",
-        )
-    if not raw:
-        raise InvalidRequest("request body is empty; send a JSON object")
+def _render_stream(items: Iterator[StreamItem], renderer: Any) -> Iterator[bytes]:
+    """Bytes for the client from the pump's items, in the dialect's framing."""
     try:
-        return loads(raw)
-    except JSONDecodeError as exc:
-        raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
+        for item in items:
+            if type(item) is list:
+                out = renderer.events(item)
+            elif item is KEEPALIVE:
+                out = renderer.keepalive()
+            elif item is END:
+                out = renderer.end()
+            else:
+                out = renderer.error(item)
+            if out:
+                yield out
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _merged(parts: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    return Response(dumps(obj), status=status, mimetype=_JSON)

@@ -67,6 +67,10 @@ class Settings:
     ping_interval: float
     plugin_dirs: tuple[Path, ...]
     blocked_plugins: tuple[str, ...]
+    #: ``dialects.<name>`` sections: options of each client dialect
+    dialect_options: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -80,7 +84,7 @@ class Settings:
 # --- loading -----------------------------------------------------------------------------
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_KEYS = {"server", "provider", "providers", "logging", "plugins", "limits"}
+_TOP_KEYS = {"server", "provider", "providers", "logging", "plugins", "limits", "dialects"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
     "headers", "options",
@@ -112,12 +116,15 @@ def load_settings(
     path: str | Path,
     *,
     strategies: Callable[[], Mapping[str, type[Provider]]] = dict,
+    dialects: Callable[[], Mapping[str, Any]] = dict,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Read, substitute and validate the config at ``path``.
 
     :param strategies: returns the registered strategy classes by name; used to check and
         infer ``type`` and to check each provider's ``options`` keys.
+    :param dialects: returns the loaded dialects by name (their ``option_keys`` check the
+        ``dialects.<name>`` sections).
     :param environ: the environment (``os.environ`` by default); a ``.env`` beside the
         config fills in what it lacks.
     :raises ConfigError: naming the path of the first problem.
@@ -135,11 +142,15 @@ def load_settings(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return _validate(raw, path, env, strategies())
+    return _validate(raw, path, env, strategies(), dialects())
 
 
 def _validate(
-    raw: dict[str, Any], path: Path, env: Mapping[str, str], types: Mapping[str, type[Provider]]
+    raw: dict[str, Any],
+    path: Path,
+    env: Mapping[str, str],
+    types: Mapping[str, type[Provider]],
+    dialects: Mapping[str, Any],
 ) -> Settings:
     raw = dict(raw)
     providers_raw = _mapping(raw.pop("providers", None) or {}, "providers")
@@ -205,6 +216,17 @@ def _validate(
         _str(b, "plugins.blocked[]") for b in _list(plugins.get("blocked"), "plugins.blocked")
     )
 
+    dialect_options: dict[str, Mapping[str, Any]] = {}
+    for dname, section in _mapping(raw.get("dialects") or {}, "dialects").items():
+        where = f"dialects.{dname}"
+        if dialects and dname not in dialects:
+            known = ", ".join(sorted(dialects))
+            raise ConfigError(f"{where}: no dialect named {dname!r} (loaded: {known})")
+        options = _mapping(section or {}, where)
+        if dname in dialects:
+            _no_unknown(options, set(dialects[dname].option_keys), where)
+        dialect_options[str(dname)] = MappingProxyType(dict(options))
+
     return Settings(
         path=path,
         host=host,
@@ -219,6 +241,7 @@ def _validate(
         ping_interval=ping_interval,
         plugin_dirs=dirs,
         blocked_plugins=blocked,
+        dialect_options=MappingProxyType(dialect_options),
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from ccrelay.core.dialect import Dialect
     from ccrelay.core.provider import Provider
 
 PROJECT = "ccrelay"
@@ -19,6 +20,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 RegisterProvider = Callable[["type[Provider]"], None]
+RegisterDialect = Callable[["type[Dialect]"], None]
 
 
 @hookspec
@@ -35,4 +37,22 @@ def ccrelay_register_providers(register: RegisterProvider) -> None:
         @hookimpl
         def ccrelay_register_providers(register):
             register(MyProvider)
+    """
+
+
+@hookspec
+def ccrelay_register_dialects(register: RegisterDialect) -> None:
+    """Offer client dialects (the protocols clients speak to ccrelay).
+
+    :param register: call ``register(DialectSubclass)`` once per dialect. Its ``routes``
+        are served (also under every group prefix) and its ``name`` keys the config's
+        ``dialects.<name>`` options; a name or route registered twice is an error reported
+        with both plugin names.
+    :return: nothing; results are ignored.
+
+    Example::
+
+        @hookimpl
+        def ccrelay_register_dialects(register):
+            register(MyDialect)
     """

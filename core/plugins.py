@@ -8,6 +8,7 @@ becomes a ``PluginProblem`` with its name and reason; the others keep working.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
 import logging
@@ -22,7 +23,9 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pluggy
+from ccrelay.core import dialects as builtin_dialects
 from ccrelay.core import hookspecs
+from ccrelay.core.dialect import Dialect
 from ccrelay.core.provider import Provider
 
 log = logging.getLogger("ccrelay.plugins")
@@ -46,6 +49,7 @@ class PluginInfo:
 class _State:
     classes: Mapping[str, type[Provider]] = field(default_factory=dict)
     instances: Mapping[str, Provider] = field(default_factory=dict)
+    dialects: Mapping[str, Dialect] = field(default_factory=dict)
     plugins: tuple[PluginInfo, ...] = ()
     problems: tuple[PluginProblem, ...] = ()
 
@@ -96,6 +100,11 @@ class Registry:
     def get(self, name: str) -> Provider | None:
         return self._state.instances.get(name)
 
+    @property
+    def dialects(self) -> Mapping[str, Dialect]:
+        """The loaded client dialects by name, in registration order."""
+        return self._state.dialects
+
     # --- loading --------------------------------------------------------------------------
 
     def configure(self, dirs: Iterable[Path], blocked: Iterable[str]) -> None:
@@ -144,33 +153,7 @@ class Registry:
             if bad is not None:
                 pm.unregister(bad)
 
-        classes: dict[str, type[Provider]] = {}
-        owners: dict[str, str] = {}
-        per_plugin: dict[str, list[str]] = {}
-        for impl in pm.hook.ccrelay_register_providers.get_hookimpls():
-            plugin_name = impl.plugin_name
-            offered: list[type[Provider]] = []
-            try:
-                impl.function(register=offered.append)
-            except Exception as exc:  # noqa: BLE001
-                problems.append(PluginProblem(plugin_name, _describe(exc)))
-                continue
-            for cls in offered:
-                reason = _check_strategy(cls)
-                if reason:
-                    problems.append(PluginProblem(plugin_name, reason))
-                elif cls.name in classes:
-                    problems.append(
-                        PluginProblem(
-                            plugin_name,
-                            f"strategy name {cls.name!r} already registered by {owners[cls.name]}",
-                        )
-                    )
-                else:
-                    classes[cls.name] = cls
-                    owners[cls.name] = plugin_name
-                    per_plugin.setdefault(plugin_name, []).append(cls.name)
-
+        classes, owners, per_plugin = _collect(pm, "ccrelay_register_providers", Provider, problems)
         instances: dict[str, Provider] = {}
         for sname, cls in list(classes.items()):
             try:
@@ -178,6 +161,19 @@ class Registry:
             except Exception as exc:  # noqa: BLE001
                 problems.append(PluginProblem(owners[sname], f"{cls.__name__}(): {_describe(exc)}"))
                 del classes[sname]
+        dialect_classes, dialect_owners, dialect_plugins = _collect(
+            pm, "ccrelay_register_dialects", Dialect, problems
+        )
+        dialects: dict[str, Dialect] = {}
+        for dname, dcls in dialect_classes.items():
+            try:
+                dialects[dname] = dcls()
+            except Exception as exc:  # noqa: BLE001
+                problems.append(
+                    PluginProblem(dialect_owners[dname], f"{dcls.__name__}(): {_describe(exc)}")
+                )
+        for name, offered in dialect_plugins.items():
+            per_plugin.setdefault(name, []).extend(offered)
         # pluggy calls hooks last-registered first; report plugins in load order.
         plugins = tuple(
             PluginInfo(name, sources.get(name, "?"), tuple(per_plugin.get(name, ())))
@@ -185,10 +181,24 @@ class Registry:
             if pm.has_plugin(name)
         )
         return _State(
-            MappingProxyType(classes), MappingProxyType(instances), plugins, tuple(problems)
+            MappingProxyType(classes),
+            MappingProxyType(instances),
+            MappingProxyType(dialects),
+            plugins,
+            tuple(problems),
         )
 
     def _candidates(self) -> Iterable[tuple[str, str, Any]]:
+        # The built-in dialects register through the same hook as any plugin's.
+        package = Path(builtin_dialects.__file__).parent
+        for path in sorted(package.glob("*.py")):
+            if path.stem != "__init__":
+                modname = f"{builtin_dialects.__name__}.{path.stem}"
+                yield (
+                    f"dialects.{path.stem}",
+                    f"builtin:{modname}",
+                    lambda modname=modname: importlib.import_module(modname),
+                )
         for directory in self.dirs:
             try:
                 entries = sorted(directory.iterdir())
@@ -229,10 +239,49 @@ def _import_folder(folder: Path) -> ModuleType:
     return module
 
 
-def _check_strategy(cls: Any) -> str:
-    if not (inspect.isclass(cls) and issubclass(cls, Provider)):
-        return f"registered {cls!r}, which is not a core.provider.Provider subclass"
-    if not isinstance(getattr(cls, "name", None), str) or not cls.name:
+def _collect(
+    pm: pluggy.PluginManager, hook: str, base: type, problems: list[PluginProblem]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]:
+    """Ask every plugin implementing ``hook`` for its classes: (classes by name, the plugin
+    owning each name, names by plugin). Bad and duplicate classes become problems."""
+    classes: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    per_plugin: dict[str, list[str]] = {}
+    for impl in getattr(pm.hook, hook).get_hookimpls():
+        plugin_name = impl.plugin_name
+        offered: list[Any] = []
+        try:
+            impl.function(register=offered.append)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(PluginProblem(plugin_name, _describe(exc)))
+            continue
+        for cls in offered:
+            reason = _check_class(cls, base)
+            if reason:
+                problems.append(PluginProblem(plugin_name, reason))
+            elif cls.name in classes:
+                problems.append(
+                    PluginProblem(
+                        plugin_name,
+                        f"{base.__name__.lower()} name {cls.name!r} already registered by "
+                        f"{owners[cls.name]}",
+                    )
+                )
+            else:
+                classes[cls.name] = cls
+                owners[cls.name] = plugin_name
+                per_plugin.setdefault(plugin_name, []).append(cls.name)
+    # pluggy calls the last-registered plugin first; keep registration order.
+    order = list(per_plugin)[::-1]
+    ordered = {n: classes[n] for p in order for n in per_plugin[p]}
+    return ordered, owners, per_plugin
+
+
+def _check_class(cls: Any, base: type) -> str:
+    if not (inspect.isclass(cls) and issubclass(cls, base)):
+        return f"registered {cls!r}, which is not a {base.__module__}.{base.__name__} subclass"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
         return f"{cls.__name__} has no 'name'"
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))

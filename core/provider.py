@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from ccrelay.core.errors import RelayError, anthropic_error_type, context_length_error
+from ccrelay.core.errors import RelayError, context_length_error, kind_for_status
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ class RequestContext:
     :param state: per-request notes a strategy's ``convert_request`` leaves for its
         ``convert_response`` / ``stream`` of the same attempt (renamed tool names, say), so
         no strategy needs process-wide mutable state.
+    :param client_protocol: the client's dialect (``anthropic``, ``openai_chat`` ...).
+    :param side: what that client sent that the canonical form cannot hold; only for a
+        strategy of the same protocol (read it through ``side_for``).
     """
 
     provider: ProviderConfig
@@ -57,6 +60,13 @@ class RequestContext:
     client_headers: Mapping[str, str]
     request_id: str
     state: dict[str, Any] = field(default_factory=dict)
+    client_protocol: str = "anthropic"
+    side: Mapping[str, Any] = field(default_factory=dict)
+
+    def side_for(self, protocol: str) -> Mapping[str, Any]:
+        """The client's side fields when it speaks ``protocol``, else nothing: fields of one
+        protocol are never sent to an upstream of another, which would reject them."""
+        return self.side if protocol == self.client_protocol else {}
 
 
 class Provider(abc.ABC):
@@ -69,6 +79,9 @@ class Provider(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    #: the wire protocol of the upstream, named like the dialect that speaks it to clients
+    #: (``anthropic``, ``openai_chat`` ...): that dialect's side fields reach this strategy
+    protocol: ClassVar[str] = ""
     base_url_suffixes: ClassVar[tuple[str, ...]] = ()
     supports_tools: ClassVar[bool] = True
     supports_vision: ClassVar[bool] = True
@@ -107,9 +120,9 @@ class Provider(abc.ABC):
         return {"authorization": f"Bearer {provider.api_key}"}
 
     def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
-        """Turn a non-2xx upstream answer into the error the client should see: the Anthropic
-        type for its status, ``retry-after`` kept, and a context-length rejection from any
-        vendor turned into the 400 "prompt is too long" that makes Claude Code compact."""
+        """Turn a non-2xx upstream answer into the error the client should see: the kind for
+        its status, ``retry-after`` kept, and a context-length rejection from any vendor
+        reported as ``CONTEXT_TOO_LONG`` (Claude Code compacts on the 400 that becomes)."""
         message = _error_message(body) or f"upstream answered HTTP {status}"
         too_long = context_length_error(status, body, message)
         if too_long is not None:
@@ -120,7 +133,7 @@ class Provider(abc.ABC):
         return RelayError(
             status if 400 <= status < 600 else 502,
             message,
-            error_type=anthropic_error_type(status),
+            kind=kind_for_status(status),
             headers=out_headers,
         )
 

@@ -1,102 +1,45 @@
-"""One request through the provider chain: convert, send, fall back, stream, account.
+"""One client call through the provider chain: convert, send, fall back, and hand back data.
 
 Providers are tried in config order while nothing has reached the client. A connection error,
 a timeout, or a 408/429/5xx answer moves on; any other 4xx goes back to the client as it is.
-Once a stream's first byte is out, a failure ends it with an ``error`` event. Every attempt
-and every finished request writes one token-log line.
+A stream's first event is fetched before committing to a provider, so an upstream that says
+200 and fails at once still falls back. The answer is canonical data (a response, or stream
+items from ``core/pump.py``) that the client's dialect renders; every attempt and every
+finished request writes one token-log line.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
-import gevent
+from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.client import ClientGone, ClientWatch
-from ccrelay.core.config import Settings
-from ccrelay.core.errors import RelayError, anthropic_error_body
+from ccrelay.core.config import ProviderConfig, Settings
+from ccrelay.core.dialect import ClientCall
+from ccrelay.core.errors import ErrorKind, RelayError, scrub
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.plugins import Registry
 from ccrelay.core.provider import Provider, RequestContext
-from ccrelay.core.sse import encode_event, parse_events
+from ccrelay.core.pump import StreamItem, pump
+from ccrelay.core.sse import parse_events
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.tokens import estimate_input_tokens
-from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
+from ccrelay.core.types import CanonicalResponse
 from ccrelay.core.upstream import Upstream, UpstreamResponse
-from gevent.queue import Empty, Queue
 
 log = logging.getLogger("ccrelay.relay")
-
-#: how often a waiting stream checks whether its client is still there
-CLIENT_CHECK_INTERVAL = 0.5
-_PING = encode_event({"type": "ping"})
-_END = object()
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def scrub(text: str, settings: Settings) -> str:
-    """``text`` with every configured key replaced by ``***``: upstream error messages
-    sometimes quote the key they were sent, and they go to clients and logs."""
-    for pcfg in settings.providers.values():
-        key = pcfg.api_key
-        if len(key) >= 8 and key in text:
-            text = text.replace(key, "***")
-    return text
-
-
-@dataclass
-class _Accounting:
-    """What one request cost, filled in as the answer passes through."""
-
-    settings: Settings
-    request_id: str
-    client_model: str
-    stream: bool
-    started: float = field(default_factory=time.monotonic)
-    provider: str = "-"
-    model: str = "-"
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read: int = 0
-    cache_write: int = 0
-
-    def take_usage(self, usage: Mapping[str, Any] | None) -> None:
-        if not usage:
-            return
-        self.input_tokens = usage.get("input_tokens") or self.input_tokens
-        self.output_tokens = usage.get("output_tokens") or self.output_tokens
-        self.cache_read = usage.get("cache_read_input_tokens") or self.cache_read
-        self.cache_write = usage.get("cache_creation_input_tokens") or self.cache_write
-
-    def fields(self, status: str, **extra: Any) -> dict[str, Any]:
-        total = self.input_tokens + self.cache_read + self.cache_write + self.output_tokens
-        out: dict[str, Any] = {
-            "request_id": self.request_id,
-            "provider": self.provider,
-            "model": self.model,
-            "client_model": self.client_model,
-            "stream": self.stream,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read,
-            "total_tokens": total,
-            "duration_ms": int((time.monotonic() - self.started) * 1000),
-            "status": status,
-        }
-        out.update(extra)
-        return out
-
-
 class Relay:
-    """Runs canonical requests against the configured providers."""
+    """Runs client calls against the configured providers."""
 
     def __init__(self, registry: Registry, upstream: Upstream, tokenlog: TokenLog) -> None:
         self.registry = registry
@@ -105,105 +48,108 @@ class Relay:
         self._ending = False
 
     def end_streams(self) -> None:
-        """Make every stream in flight end now with an ``error`` event (server shutdown)."""
+        """Make every stream in flight end now with an overloaded error (server shutdown)."""
         self._ending = True
 
-    def messages(
+    def _is_ending(self) -> bool:
+        return self._ending
+
+    def run(
         self,
         settings: Settings,
-        req: CanonicalRequest,
-        client_headers: Mapping[str, str],
+        call: ClientCall,
+        dialect: str,
         request_id: str,
         client: ClientWatch | None = None,
-    ) -> CanonicalResponse | Iterator[bytes]:
-        """Answer one Messages request: a canonical response, or SSE bytes for a stream.
+    ) -> CanonicalResponse | Iterator[StreamItem]:
+        """Answer one call: a canonical response, or stream items for a stream.
 
+        :param dialect: the client's protocol (side fields go only to strategies of it).
         :param client: the client's connection; when it closes, the upstream is closed too
             (``ClientGone`` is raised before an answer exists, a stream just ends).
-        :raises RelayError: when no provider could answer (the last provider's error).
+        :raises RelayError: when no provider could answer (the last provider's error, or
+            a summary naming each).
         """
+        acct = Accounting(
+            settings, self.tokenlog, request_id, call.request["model"], call.stream, dialect
+        )
         try:
             with client.guard() if client is not None else nullcontext():
-                return self._attempts(settings, req, client_headers, request_id, client)
+                return self._attempts(settings, call, dialect, acct, client)
         except RelayError as err:
-            err.message = scrub(err.message, settings)
-            raise
+            raise err.evolve(message=scrub(err.message, secrets_of(settings))) from None
 
     def _attempts(
         self,
         settings: Settings,
-        req: CanonicalRequest,
-        client_headers: Mapping[str, str],
-        request_id: str,
+        call: ClientCall,
+        dialect: str,
+        acct: Accounting,
         client: ClientWatch | None,
-    ) -> CanonicalResponse | Iterator[bytes]:
-        stream = bool(req.get("stream"))
-        acct = _Accounting(settings, request_id, req["model"], stream)
+    ) -> CanonicalResponse | Iterator[StreamItem]:
+        req = call.request
         failures: list[str] = []
-        last: RelayError | None = None
+        errors: list[RelayError] = []
         for name in settings.chain:
             pcfg = settings.providers[name]
             acct.provider = name
             acct.model = pcfg.model or req["model"]
-            strategy = self.registry.get(pcfg.type)
             try:
-                if strategy is None:
-                    raise RelayError(
-                        503,
-                        f"provider {name}: strategy {pcfg.type!r} is not loaded "
-                        "(see /health for plugin problems)",
-                        retryable=True,
-                    )
-                if not pcfg.configured:
-                    raise RelayError(
-                        503,
-                        f"provider {name} is not configured: {pcfg.problem} "
-                        f"(set it in the environment or in {settings.path.parent / '.env'})",
-                        retryable=True,
-                    )
-                ctx = RequestContext(pcfg, acct.model, req["model"], client_headers, request_id)
-                if stream:
-                    return self._stream(strategy, ctx, req, acct, client)
-                return self._once(strategy, ctx, req, acct)
+                strategy = self._usable(settings, pcfg)
+                ctx = RequestContext(
+                    pcfg, acct.model, req["model"], call.forward_headers, acct.request_id,
+                    client_protocol=dialect, side=call.side,
+                )  # fmt: skip
+                if call.stream:
+                    return self._stream(strategy, ctx, call, acct, client)
+                return self._once(strategy, ctx, call, acct)
             except ClientGone:
-                self._log(acct, "cancelled")
+                acct.write("cancelled")
                 raise
             except RelayError as err:
                 if not err.retryable:
-                    self._log(acct, "error", err)
+                    acct.write("error", err)
                     raise
                 prefix = f"provider {name}"
                 failures.append(
                     err.message if err.message.startswith(prefix) else f"{prefix}: {err.message}"
                 )
-                last = err
-                self._log(acct, "fallback" if name != settings.chain[-1] else "error", err)
-        assert last is not None
-        if len(failures) > 1:
-            last = RelayError(
-                last.status,
-                "every provider failed: " + "; ".join(failures),
-                error_type=last.error_type,
-                headers=last.headers,
-            )
-        raise last
+                errors.append(err)
+                acct.write("fallback" if name != settings.chain[-1] else "error", err)
+        raise _final_error(errors, failures)
 
-    def count_tokens(
-        self,
-        settings: Settings,
-        req: CanonicalRequest,
-        client_headers: Mapping[str, str],
-        request_id: str,
-    ) -> dict[str, Any]:
-        """``{"input_tokens": n}``: the first usable provider's own count when it has a count
-        endpoint, else (or when that fails) the local estimate of ``core/tokens.py``."""
+    def _usable(self, settings: Settings, pcfg: ProviderConfig) -> Provider:
+        """The provider's strategy, or a retryable ``NOT_CONFIGURED`` error saying what to fix."""
+        strategy = self.registry.get(pcfg.type)
+        if strategy is None:
+            raise RelayError(
+                400,
+                f"provider {pcfg.name}: strategy {pcfg.type!r} is not loaded "
+                "(see /health for plugin problems)",
+                kind=ErrorKind.NOT_CONFIGURED,
+                retryable=True,
+            )
+        if not pcfg.configured:
+            raise RelayError(
+                400,
+                f"provider {pcfg.name} is not configured: {pcfg.problem} "
+                f"(set it in the environment or in {settings.path.parent / '.env'})",
+                kind=ErrorKind.NOT_CONFIGURED,
+                retryable=True,
+            )
+        return strategy
+
+    def count_tokens(self, settings: Settings, call: ClientCall, request_id: str) -> int:
+        """The first usable provider's own count when it has a count endpoint, else (or when
+        that fails) the local estimate of ``core/tokens.py``."""
+        req = call.request
         for name in settings.chain:
             pcfg = settings.providers[name]
             strategy = self.registry.get(pcfg.type)
             if strategy is None or not pcfg.configured:
                 continue
             model = pcfg.model or req["model"]
-            ctx = RequestContext(pcfg, model, req["model"], client_headers, request_id)
+            ctx = RequestContext(pcfg, model, req["model"], call.forward_headers, request_id)
             upreq = strategy.count_tokens_request(req, ctx)
             if upreq is None:
                 break
@@ -213,7 +159,7 @@ class Relay:
                     if resp.status == 200:
                         count = loads(resp.read()).get("input_tokens")
                         if isinstance(count, int):
-                            return {"input_tokens": count}
+                            return count
                     log.warning("provider %s: count_tokens answered %s; estimating locally",
                                 name, resp.status)  # fmt: skip
                 finally:
@@ -221,14 +167,12 @@ class Relay:
             except (RelayError, JSONDecodeError, AttributeError) as exc:
                 log.warning("provider %s: count_tokens failed (%s); estimating locally", name, exc)
             break
-        return {"input_tokens": estimate_input_tokens(req)}
+        return estimate_input_tokens(req)
 
     # --- one attempt ----------------------------------------------------------------------
 
-    def _open(
-        self, strategy: Provider, ctx: RequestContext, req: CanonicalRequest
-    ) -> UpstreamResponse:
-        upreq = strategy.convert_request(req, ctx)
+    def _open(self, strategy: Provider, ctx: RequestContext, call: ClientCall) -> UpstreamResponse:
+        upreq = strategy.convert_request(call.request, ctx)
         resp = self.upstream.send(ctx.provider, strategy, upreq)
         if resp.status >= 400:
             try:
@@ -240,15 +184,16 @@ class Relay:
             except JSONDecodeError:
                 body = raw.decode("utf-8", "replace")
             err = strategy.map_error(resp.status, body, resp.headers)
-            err.message = f"provider {ctx.provider.name}: {err.message}"
-            err.retryable = resp.status in (408, 429) or resp.status >= 500
-            raise err
+            raise err.evolve(
+                message=f"provider {ctx.provider.name}: {err.message}",
+                retryable=resp.status in (408, 429) or resp.status >= 500,
+            )
         return resp
 
     def _once(
-        self, strategy: Provider, ctx: RequestContext, req: CanonicalRequest, acct: _Accounting
+        self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> CanonicalResponse:
-        resp = self._open(strategy, ctx, req)
+        resp = self._open(strategy, ctx, call)
         try:
             raw = resp.read()
         finally:
@@ -263,18 +208,18 @@ class Relay:
             ) from None
         out = strategy.convert_response(body, ctx)
         acct.take_usage(out.get("usage"))
-        self._log(acct, "success")
+        acct.write("success")
         return out
 
     def _stream(
         self,
         strategy: Provider,
         ctx: RequestContext,
-        req: CanonicalRequest,
-        acct: _Accounting,
+        call: ClientCall,
+        acct: Accounting,
         client: ClientWatch | None,
-    ) -> Iterator[bytes]:
-        resp = self._open(strategy, ctx, req)
+    ) -> Iterator[StreamItem]:
+        resp = self._open(strategy, ctx, call)
         events = strategy.stream(parse_events(resp.iter_bytes()), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
@@ -287,102 +232,23 @@ class Relay:
             ) from None
         except RelayError as err:
             resp.close()
-            err.retryable = err.retryable or err.status in (408, 429) or err.status >= 500
-            raise
+            retry = err.retryable or err.status in (408, 429) or err.status >= 500
+            raise err.evolve(retryable=retry) from None
         except BaseException:
             resp.close()
             raise
-        if first.get("type") == "message_start":
-            acct.take_usage(first["message"].get("usage"))
-        return self._pump(first, events, resp, acct, client)
+        return pump(first, events, resp, acct, client, self._is_ending)
 
-    def _pump(
-        self,
-        first: CanonicalEvent,
-        events: Iterator[CanonicalEvent],
-        resp: UpstreamResponse,
-        acct: _Accounting,
-        client: ClientWatch | None,
-    ) -> Iterator[bytes]:
-        """Relay events to the client from a reader greenlet, with pings during silences."""
-        queue: Queue[Any] = Queue()
 
-        def reader() -> None:
-            try:
-                for ev in events:
-                    etype = ev["type"]
-                    if etype == "message_delta":
-                        acct.take_usage(ev.get("usage"))
-                    queue.put(encode_event(ev))
-                queue.put(_END)
-            except RelayError as err:
-                queue.put(err)
-            except OSError as exc:
-                queue.put(RelayError(502, f"upstream connection lost mid-stream: {exc}"))
-            except gevent.GreenletExit:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a strategy bug must still end the stream
-                log.exception("strategy failed mid-stream (request %s)", acct.request_id)
-                queue.put(RelayError(500, f"ccrelay failed converting the stream: {exc!r}"))
+def _final_error(errors: list[RelayError], failures: list[str]) -> RelayError:
+    """The error for a call no provider could answer.
 
-        glet = gevent.spawn(reader)
-        status = "error"
-        error: RelayError | None = None
-        ping_interval = acct.settings.ping_interval
-        try:
-            yield encode_event(first)
-            silent = 0.0
-            while True:
-                if self._ending:
-                    item = RelayError(
-                        503, "ccrelay is shutting down; send the request again",
-                        error_type="overloaded_error",
-                    )  # fmt: skip
-                else:
-                    try:
-                        item = queue.get(timeout=CLIENT_CHECK_INTERVAL)
-                    except Empty:
-                        silent += CLIENT_CHECK_INTERVAL
-                        if client is not None and not client.alive():
-                            status = "cancelled"
-                            return
-                        if silent >= ping_interval:
-                            silent = 0.0
-                            yield _PING
-                        continue
-                silent = 0.0
-                # Send everything already waiting in one write.
-                batch: list[bytes] = []
-                while True:
-                    if item is _END or isinstance(item, RelayError):
-                        break
-                    batch.append(item)
-                    if queue.empty():
-                        item = None
-                        break
-                    item = queue.get_nowait()
-                if batch:
-                    yield b"".join(batch)
-                if item is _END:
-                    status = "success"
-                    return
-                if isinstance(item, RelayError):
-                    error = item
-                    item.message = scrub(item.message, acct.settings)
-                    body = anthropic_error_body(item.error_type, item.message)
-                    yield encode_event(body)
-                    return
-        except GeneratorExit:
-            status = "cancelled"
-            raise
-        finally:
-            glet.kill(block=True, timeout=1)
-            resp.close()
-            self._log(acct, status, error)
-
-    def _log(self, acct: _Accounting, status: str, err: RelayError | None = None) -> None:
-        extra = {"error": scrub(err.message, acct.settings)[:300]} if err is not None else {}
-        try:
-            self.tokenlog.write(acct.settings.log_dir, acct.fields(status, **extra))
-        except OSError as exc:
-            log.error("cannot write the token log in %s: %s", acct.settings.log_dir, exc)
+    When every provider failed for a configuration reason, that is the answer (a 4xx that
+    clients do not retry); otherwise the last upstream failure decides the status, and the
+    message names every provider that was tried.
+    """
+    real = [e for e in errors if e.kind is not ErrorKind.NOT_CONFIGURED]
+    last = real[-1] if real else errors[-1]
+    if len(failures) > 1:
+        return last.evolve(message="every provider failed: " + "; ".join(failures))
+    return last

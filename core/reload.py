@@ -43,7 +43,11 @@ class ConfigStore:
 
     def _load(self) -> Settings:
         digest = self._inputs_digest()
-        settings = load_settings(self.path, strategies=lambda: self.registry.classes)
+        settings = load_settings(
+            self.path,
+            strategies=lambda: self.registry.classes,
+            dialects=lambda: self.registry.dialects,
+        )
         self._digest = digest
         return settings
 

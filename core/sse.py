@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import chain
+from typing import Any
 
 import sseclient
 from ccrelay.core.jsonutil import dumps
@@ -68,6 +69,16 @@ def _full_parser(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
 
 
 def encode_event(event: CanonicalEvent) -> bytes:
-    """``event: <type>\\ndata: <json>\\n\\n`` for one Anthropic stream event."""
+    """``event: <type>\\ndata: <json>\\n\\n``: an event named by its ``type`` field (the
+    Anthropic and OpenAI Responses framing)."""
     etype: str = event["type"]
     return b"event: " + etype.encode() + b"\ndata: " + dumps(event) + b"\n\n"
+
+
+def encode_data(obj: Any) -> bytes:
+    """``data: <json>\\n\\n``: a data-only event (the OpenAI Chat and Gemini framing)."""
+    return b"data: " + dumps(obj) + b"\n\n"
+
+
+#: an SSE comment: clients skip it, proxies see traffic (a keep-alive for data-only streams)
+COMMENT_KEEPALIVE = b": keep-alive\n\n"

@@ -17,6 +17,8 @@ from typing import Any
 FIELDS = (
     "request_id", "provider", "model", "client_model", "stream", "input_tokens",
     "output_tokens", "cache_read_tokens", "total_tokens", "duration_ms", "status",
+    # later additions, after status so that parsers of the first format keep working
+    "dialect",
 )  # fmt: skip
 
 

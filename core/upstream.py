@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from ccrelay.core.config import ProviderConfig
-from ccrelay.core.errors import RelayError
+from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.jsonutil import dumps
 from ccrelay.core.provider import Provider, UpstreamRequest
 from requests.adapters import HTTPAdapter
@@ -151,7 +151,7 @@ class Upstream:
                 f"{where}: no answer from {_host(provider.base_url)} within "
                 f"{provider.timeout:g}s (raise providers.{provider.name}.timeout if the model "
                 "is slow)",
-                error_type="timeout_error",
+                kind=ErrorKind.TIMEOUT,
                 retryable=True,
             ) from None
         except (HTTPError, OSError) as exc:
@@ -167,7 +167,7 @@ def _cannot_connect(provider: ProviderConfig, exc: BaseException) -> RelayError:
         502,
         f"provider {provider.name}: cannot connect to {_host(provider.base_url)} "
         f"({_reason(exc)}); check providers.{provider.name}.base_url",
-        error_type="api_error",
+        kind=ErrorKind.UPSTREAM,
         retryable=True,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from ccrelay.core.config import ProviderConfig
-from ccrelay.core.errors import InvalidRequest, RelayError, Unsupported
+from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError, Unsupported
 from ccrelay.core.provider import RequestContext, SSEEvent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -776,7 +776,7 @@ def test_stream_without_done_after_finish_is_complete() -> None:
         ([json.dumps({"error": {"message": "Provider returned error", "code": 502}})], 502,
          "Provider returned error"),
         ([json.dumps({"error": {"message": "This model's maximum context length is 8192 tokens",
-                                "code": "context_length_exceeded"}})], 400, "prompt is too long"),
+                                "code": "context_length_exceeded"}})], 400, "maximum context length"),
         ([ROLE, chunk("a", finish="insufficient_system_resource")], 503, "insufficient"),
         ([ROLE, chunk(tool_calls=[frag(0, "a", "f", "{bad")]), chunk(finish="tool_calls")],
          502, "invalid JSON"),
@@ -801,26 +801,26 @@ def test_stream_error_before_any_output_emits_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "status, body, expected_status, expected_type, prefix",
+    "status, body, expected_status, expected_kind, prefix",
     [
         (400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
-                         "code": "context_length_exceeded"}}, 400, "invalid_request_error",
-         "prompt is too long: "),
+                         "code": "context_length_exceeded"}}, 400, ErrorKind.CONTEXT_TOO_LONG,
+         "This model's maximum context length"),
         (400, {"error": {"message": "Input is too long for requested model."}}, 400,
-         "invalid_request_error", "prompt is too long: "),
-        (413, "prompt is too long for this server", 400, "invalid_request_error",
-         "prompt is too long: "),
+         ErrorKind.CONTEXT_TOO_LONG, "Input is too long"),
+        (413, "prompt is too long for this server", 400, ErrorKind.CONTEXT_TOO_LONG,
+         "prompt is too long"),
         (429, {"error": {"message": "Request too large: too many tokens per min"}}, 429,
-         "rate_limit_error", "Request too large"),
+         ErrorKind.RATE_LIMITED, "Request too large"),
         (400, {"error": {"message": "Invalid 'messages[2].tool_calls[0].id'"}}, 400,
-         "invalid_request_error", "Invalid"),
-        (503, {"error": {"message": "overloaded"}}, 503, "overloaded_error", "overloaded"),
+         ErrorKind.INVALID_REQUEST, "Invalid"),
+        (503, {"error": {"message": "overloaded"}}, 503, ErrorKind.OVERLOADED, "overloaded"),
     ],
 )  # fmt: skip
-def test_map_error(status: int, body: Any, expected_status: int, expected_type: str,
+def test_map_error(status: int, body: Any, expected_status: int, expected_kind: ErrorKind,
                    prefix: str) -> None:  # fmt: skip
     err = PROVIDER.map_error(status, body, {"retry-after": "7"})
-    assert (err.status, err.error_type) == (expected_status, expected_type)
+    assert (err.status, err.kind) == (expected_status, expected_kind)
     assert err.message.startswith(prefix)
     if status == 429:
         assert err.headers == {"retry-after": "7"}

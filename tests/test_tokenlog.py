@@ -11,7 +11,13 @@ from ccrelay.core.tokenlog import FIELDS, TokenLog
 def _fields(**kw):
     base = dict.fromkeys(FIELDS, 0)
     base.update(
-        request_id="r", provider="p", model="m", client_model="c", stream=True, status="success"
+        request_id="r",
+        provider="p",
+        model="m",
+        client_model="c",
+        stream=True,
+        status="success",
+        dialect="anthropic",
     )
     base.update(kw)
     return base
@@ -26,7 +32,7 @@ def test_line_format_matches_the_documented_example(tmp_path):
         "2026-11-22 15:30:45 | INFO | REQUEST | request_id=4f1c2a9e | provider=deepseek | "
         "model=deepseek-chat | client_model=claude-opus-4-8 | stream=true | input_tokens=2310 | "
         "output_tokens=412 | cache_read_tokens=0 | total_tokens=2722 | duration_ms=5120 | "
-        "status=success\n"
+        "status=success | dialect=anthropic\n"
     )
 
 

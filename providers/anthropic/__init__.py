@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ccrelay.core.config import ProviderConfig
-from ccrelay.core.errors import RelayError, anthropic_error_type
+from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
@@ -54,17 +54,18 @@ _NOT_COUNTED = {
     "service_tier",
     "context_management",
 }
-_STATUS_FOR_TYPE = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
+# Anthropic's error types (anthropic-messages.md §11): the status and kind each means.
+_TYPES = {
+    "invalid_request_error": (400, ErrorKind.INVALID_REQUEST),
+    "authentication_error": (401, ErrorKind.AUTHENTICATION),
+    "billing_error": (402, ErrorKind.BILLING),
+    "permission_error": (403, ErrorKind.PERMISSION),
+    "not_found_error": (404, ErrorKind.NOT_FOUND),
+    "request_too_large": (413, ErrorKind.TOO_LARGE),
+    "rate_limit_error": (429, ErrorKind.RATE_LIMITED),
+    "api_error": (500, ErrorKind.UPSTREAM),
+    "timeout_error": (504, ErrorKind.TIMEOUT),
+    "overloaded_error": (529, ErrorKind.OVERLOADED),
 }
 
 
@@ -75,6 +76,7 @@ def ccrelay_register_providers(register: Any) -> None:
 
 class AnthropicProvider(Provider):
     name = "anthropic"
+    protocol = "anthropic"
     description = "Anthropic Messages API and Anthropic-compatible vendors"
     base_url_suffixes = ("/anthropic", "api.anthropic.com", "/anthropic/v1")
     option_keys = frozenset(
@@ -86,6 +88,9 @@ class AnthropicProvider(Provider):
         opts = ctx.provider.options
         body: dict[str, Any] = dict(req)
         body["model"] = ctx.model
+        if "max_tokens" not in body:
+            # Clients of other protocols may leave it out; Anthropic requires it.
+            body["max_tokens"] = default_max_tokens(ctx.model)
         for key in opts.get("strip_fields", ()):
             body.pop(key, None)
         native = _is_anthropic(ctx.provider.base_url)
@@ -154,12 +159,21 @@ def _error_from(body: Any, ctx: RequestContext) -> RelayError:
     err = body.get("error") if isinstance(body, dict) else None
     etype = err.get("type", "api_error") if isinstance(err, dict) else "api_error"
     message = err.get("message", "") if isinstance(err, dict) else str(body)[:300]
-    status = _STATUS_FOR_TYPE.get(etype, 500)
-    return RelayError(
-        status,
-        f"provider {ctx.provider.name}: {message}",
-        error_type=etype or anthropic_error_type(status),
-    )
+    status, kind = _TYPES.get(etype, (500, ErrorKind.UPSTREAM))
+    if kind is ErrorKind.INVALID_REQUEST and "prompt is too long" in message.lower():
+        kind = ErrorKind.CONTEXT_TOO_LONG
+    return RelayError(status, f"provider {ctx.provider.name}: {message}", kind=kind)
+
+
+def default_max_tokens(model: str) -> int:
+    """The output limit to ask for when the client gave none: the model's own limit where
+    it is known (a model rejects more than its maximum), else a conservative 8192."""
+    name = model.lower()
+    for marker, limit in (("opus-4", 32_000), ("sonnet-4", 64_000), ("haiku-4", 64_000),
+                          ("3-7-sonnet", 64_000), ("3-5", 8_192)):  # fmt: skip
+        if marker in name:
+            return limit
+    return 8_192
 
 
 def _is_anthropic(base_url: str) -> bool:

@@ -54,6 +54,7 @@ class OpenAIProvider(Provider):
     """
 
     name: ClassVar[str] = "openai"
+    protocol: ClassVar[str] = "openai_chat"
     description: ClassVar[str] = "OpenAI Chat Completions and compatible servers"
     base_url_suffixes: ClassVar[tuple[str, ...]] = (
         "/v1", "/openai", "/openai/v1", "/compatible-mode/v1", "/api/v1",

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ccrelay.core.errors import RelayError
+from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.types import CanonicalResponse, ContentBlock, Usage
 
@@ -69,7 +69,7 @@ def stop_reason(finish: Any, has_tool_calls: bool) -> str:
     ``stop`` when a named tool was forced)."""
     if finish in OVERLOADED_REASONS:
         raise RelayError(
-            503, f"upstream stopped generating: {finish}", error_type="overloaded_error",
+            503, f"upstream stopped generating: {finish}", kind=ErrorKind.OVERLOADED,
             retryable=True,
         )  # fmt: skip
     if has_tool_calls:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccrelay.core.errors import RelayError, anthropic_error_type, context_length_error
+from ccrelay.core.errors import ErrorKind, RelayError, context_length_error, kind_for_status
 
 # In-stream errors carry a type or code instead of an HTTP status.
 _TYPE_STATUS = {
@@ -52,7 +52,7 @@ def stream_error(obj: dict[str, Any]) -> RelayError:
     return RelayError(
         status,
         f"upstream error mid-stream: {message}",
-        error_type=anthropic_error_type(status),
+        kind=kind_for_status(status),
         retryable=status in (429, 500, 502, 503, 504, 529),
     )
 
@@ -60,4 +60,4 @@ def stream_error(obj: dict[str, Any]) -> RelayError:
 def upstream_fault(message: str) -> RelayError:
     """A 502 for an answer the upstream got wrong (empty, malformed, cut off): worth trying
     the next provider, so it is retryable."""
-    return RelayError(502, message, error_type="api_error", retryable=True)
+    return RelayError(502, message, kind=ErrorKind.UPSTREAM, retryable=True)
