@@ -15,6 +15,7 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
+
 from ccrelay.core.app import create_app  # noqa: E402
 from ccrelay.core.config import ConfigError  # noqa: E402
 from ccrelay.core.plugins import Registry  # noqa: E402

@@ -14,6 +14,9 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import Settings
 from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
@@ -25,8 +28,6 @@ from ccrelay.core.reload import ConfigStore
 from ccrelay.core.routes import RouteTable, Target
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.upstream import Upstream
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 log = logging.getLogger("ccrelay.app")
 

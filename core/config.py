@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+
 from ccrelay.core.provider import Provider
 
 

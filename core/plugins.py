@@ -23,6 +23,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pluggy
+
 from ccrelay.core import dialects as builtin_dialects
 from ccrelay.core import hookspecs
 from ccrelay.core.dialect import Dialect
@@ -191,11 +192,12 @@ class Registry:
     def _candidates(self) -> Iterable[tuple[str, str, Any]]:
         # The built-in dialects register through the same hook as any plugin's.
         package = Path(builtin_dialects.__file__).parent
-        for path in sorted(package.glob("*.py")):
-            if path.stem != "__init__":
-                modname = f"{builtin_dialects.__name__}.{path.stem}"
+        for path in sorted(package.iterdir()):
+            stem = path.stem
+            if path.suffix == ".py" and stem != "__init__" or (path / "__init__.py").is_file():
+                modname = f"{builtin_dialects.__name__}.{stem}"
                 yield (
-                    f"dialects.{path.stem}",
+                    f"dialects.{stem}",
                     f"builtin:{modname}",
                     lambda modname=modname: importlib.import_module(modname),
                 )

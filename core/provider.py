@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from ccrelay.core.errors import RelayError, context_length_error, kind_for_status
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
@@ -28,12 +28,23 @@ class SSEEvent(NamedTuple):
 
 @dataclass(frozen=True)
 class UpstreamRequest:
-    """What to send upstream. ``path`` is appended to the provider's ``base_url``."""
+    """What to send upstream.
+
+    :param path: appended to the provider's ``base_url``.
+    :param body: the JSON body (None: no body, for a GET).
+    :param stream: whether the answer is a stream (in the strategy's ``stream_framing``).
+    :param headers: extra headers (protocol versions, never the key: see ``auth_headers``).
+    :param method: the HTTP method.
+    :param query: query-string parameters (``alt=sse``, ``api-version``); the values never
+        appear in messages or logs, so a vendor's key may travel here.
+    """
 
     path: str
-    body: dict[str, Any]
+    body: dict[str, Any] | None
     stream: bool
     headers: dict[str, str] = field(default_factory=dict)
+    method: str = "POST"
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,11 @@ class Provider(abc.ABC):
     #: (``anthropic``, ``openai_chat`` ...): that dialect's side fields reach this strategy
     protocol: ClassVar[str] = ""
     base_url_suffixes: ClassVar[tuple[str, ...]] = ()
+    #: how the upstream frames a stream: ``sse`` (server-sent events), ``ndjson`` (one JSON
+    #: object per line, Ollama) or ``json_array`` (one JSON array written as it grows,
+    #: Gemini without ``alt=sse``); core parses each into ``SSEEvent``s whose ``data`` is
+    #: one JSON text, so ``stream`` reads every framing the same way
+    stream_framing: ClassVar[Literal["sse", "ndjson", "json_array"]] = "sse"
     supports_tools: ClassVar[bool] = True
     supports_vision: ClassVar[bool] = True
     supports_thinking: ClassVar[bool] = True
@@ -100,7 +116,8 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
-        """Turn upstream SSE events into a valid canonical event sequence.
+        """Turn upstream stream events (see ``stream_framing``) into a valid canonical event
+        sequence.
 
         Raise ``RelayError`` for an upstream error inside the stream or a stream that ends
         before it finished; core turns it into an ``error`` event for the client.
@@ -116,7 +133,8 @@ class Provider(abc.ABC):
         return None
 
     def auth_headers(self, provider: ProviderConfig) -> dict[str, str]:
-        """Headers that carry the provider's key upstream (Bearer by default)."""
+        """Headers that carry the provider's key upstream (Bearer by default; a strategy
+        whose vendor wants ``x-goog-api-key`` or ``api-key`` says so here)."""
         return {"authorization": f"Bearer {provider.api_key}"}
 
     def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
+from gevent.queue import Empty, Queue
+
 from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.client import ClientWatch
 from ccrelay.core.errors import ErrorKind, RelayError, scrub
 from ccrelay.core.types import CanonicalEvent
 from ccrelay.core.upstream import UpstreamResponse
-from gevent.queue import Empty, Queue
 
 log = logging.getLogger("ccrelay.relay")
 

@@ -21,11 +21,11 @@ from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import ProviderConfig, Settings
 from ccrelay.core.dialect import ClientCall
 from ccrelay.core.errors import ErrorKind, RelayError, scrub
+from ccrelay.core.framing import parse_stream
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.plugins import Registry
 from ccrelay.core.provider import Provider, RequestContext
 from ccrelay.core.pump import StreamItem, pump
-from ccrelay.core.sse import parse_events
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.tokens import estimate_input_tokens
 from ccrelay.core.types import CanonicalResponse
@@ -220,7 +220,7 @@ class Relay:
         client: ClientWatch | None,
     ) -> Iterator[StreamItem]:
         resp = self._open(strategy, ctx, call)
-        events = strategy.stream(parse_events(resp.iter_bytes()), ctx)
+        events = strategy.stream(parse_stream(strategy.stream_framing, resp.iter_bytes()), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
         try:

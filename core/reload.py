@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ccrelay.core.config import ConfigError, Settings, load_settings
-from ccrelay.core.plugins import Registry
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from ccrelay.core.config import ConfigError, Settings, load_settings
+from ccrelay.core.plugins import Registry
 
 log = logging.getLogger("ccrelay.config")
 DEBOUNCE = 0.2

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ccrelay.core.dialect import Dialect, Route
 from werkzeug.routing import Map, Rule
+
+from ccrelay.core.dialect import Dialect, Route
 
 #: routes core answers itself, for every dialect at once
 CORE_ROUTES = (

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import gevent
-from ccrelay.core.app import SOCKET_KEY
-from ccrelay.core.relay import Relay
 from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
+
+from ccrelay.core.app import SOCKET_KEY
+from ccrelay.core.relay import Relay
 
 #: concurrent connections served at once; more wait in the listen backlog
 MAX_CONNECTIONS = 2000

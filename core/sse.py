@@ -14,6 +14,7 @@ from itertools import chain
 from typing import Any
 
 import sseclient
+
 from ccrelay.core.jsonutil import dumps
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.types import CanonicalEvent

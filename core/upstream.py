@@ -13,14 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import urllib3
-from ccrelay.core.config import ProviderConfig
-from ccrelay.core.errors import ErrorKind, RelayError
-from ccrelay.core.jsonutil import dumps
-from ccrelay.core.provider import Provider, UpstreamRequest
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -29,9 +25,19 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from ccrelay.core.config import ProviderConfig
+from ccrelay.core.errors import ErrorKind, RelayError
+from ccrelay.core.jsonutil import dumps
+from ccrelay.core.provider import Provider, UpstreamRequest
+
 # A gevent server runs one greenlet per connection; 1,000 covers a busy team relay and the
 # 500-stream benchmark without opening a new TCP connection per request.
 POOL_SIZE = 1000
+_ACCEPT = {
+    "sse": "text/event-stream",
+    "ndjson": "application/x-ndjson",
+    "json_array": "application/json",
+}
 _BASE_HEADERS = {
     "content-type": "application/json",
     "accept-encoding": "gzip, deflate",
@@ -114,7 +120,7 @@ class Upstream:
     def send(
         self, provider: ProviderConfig, strategy: Provider, req: UpstreamRequest
     ) -> UpstreamResponse:
-        """POST ``req`` to ``provider``; the caller closes the response.
+        """Send ``req`` to ``provider``; the caller closes the response.
 
         :raises RelayError: retryable, for connection errors and timeouts.
         """
@@ -123,8 +129,11 @@ class Upstream:
         headers.update(provider.headers)
         headers.update(req.headers)
         if req.stream:
-            headers["accept"] = "text/event-stream"
+            headers["accept"] = _ACCEPT[strategy.stream_framing]
         pool, prefix = self._pool(provider.base_url)
+        url = prefix + req.path
+        if req.query:
+            url += ("&" if "?" in url else "?") + urlencode(req.query)
         key = (provider.connect_timeout, provider.timeout)
         timeout = self._timeouts.get(key)
         if timeout is None:
@@ -132,9 +141,9 @@ class Upstream:
         where = f"provider {provider.name}"
         try:
             raw = pool.urlopen(
-                "POST",
-                prefix + req.path,
-                body=dumps(req.body),
+                req.method,
+                url,
+                body=dumps(req.body) if req.body is not None else None,
                 headers=headers,
                 retries=False,
                 redirect=False,

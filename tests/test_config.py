@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ccrelay.core.config import ConfigError, load_settings
 from ccrelay.core.provider import Provider
 

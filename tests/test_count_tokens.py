@@ -6,8 +6,8 @@ import json
 
 import anthropic
 import pytest
-from ccrelay.core.tokens import estimate_input_tokens
 
+from ccrelay.core.tokens import estimate_input_tokens
 from tests.conftest import FIXTURES, one_provider
 from tests.fakes.upstream import Reply
 

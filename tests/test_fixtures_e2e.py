@@ -169,7 +169,6 @@ def test_third_party_gets_mid_conversation_system_merged(start_relay, upstream, 
 )  # fmt: skip
 def test_merge_system_messages(messages, expected):
     from ccrelay.core.plugins import Registry
-
     from tests.conftest import ROOT
 
     registry = Registry([ROOT / "providers"], entrypoints=False)

@@ -12,6 +12,7 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
+
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError, Unsupported
 from ccrelay.core.provider import RequestContext, SSEEvent

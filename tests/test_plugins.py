@@ -10,8 +10,8 @@ from pathlib import Path
 import anthropic
 import pytest
 import requests
-from ccrelay.core.plugins import Registry
 
+from ccrelay.core.plugins import Registry
 from tests.conftest import ROOT, one_provider
 from tests.fakes.upstream import Reply
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.sse import encode_event, parse_events
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ccrelay.core import tokens
 from ccrelay.core.tokens import estimate_input_tokens, estimate_text_tokens
 

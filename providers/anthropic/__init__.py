@@ -13,6 +13,7 @@ What is changed on the way, and why:
 | ``anthropic-beta`` header | forwarded | forwarded minus ``options.strip_betas`` (``"*"`` drops all) |
 | top-level fields | forwarded | minus ``options.strip_fields`` |
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
+| ``thinking`` blocks signed by another backend (``ccrelay:<origin>:...``) | removed | removed |
 | ``role: "system"`` messages (Claude Code's mid-conversation system beta) | forwarded | merged into the nearest user turn as ``<system-reminder>`` text, unless ``options.system_messages: keep`` |
 
 Options (``providers.<name>.options``):
@@ -34,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ccrelay.core import signatures
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
@@ -94,8 +96,9 @@ class AnthropicProvider(Provider):
         for key in opts.get("strip_fields", ()):
             body.pop(key, None)
         native = _is_anthropic(ctx.provider.base_url)
-        if opts.get("validates_signatures", native):
-            body["messages"] = _without_unsigned_thinking(body["messages"])
+        body["messages"] = _without_foreign_thinking(
+            body["messages"], drop_unsigned=opts.get("validates_signatures", native)
+        )
         if opts.get("system_messages", "keep" if native else "merge") == "merge":
             body["messages"] = _merge_system_messages(body["messages"])
         headers = {
@@ -187,19 +190,28 @@ def _betas(header: str, strip: Any) -> str:
     return ",".join(b for b in (x.strip() for x in header.split(",")) if b and b not in drop)
 
 
-def _without_unsigned_thinking(messages: list[Any]) -> list[Any]:
+def _without_foreign_thinking(messages: list[Any], *, drop_unsigned: bool) -> list[Any]:
+    """Messages without thinking blocks another backend signed (``core/signatures.py``):
+    no Anthropic-protocol upstream can validate them. Unsigned ones go too when the upstream
+    validates signatures."""
+
+    def foreign(b: Any) -> bool:
+        if b.get("type") != "thinking":
+            return False
+        sig = b.get("signature")
+        if not sig:
+            return drop_unsigned
+        return signatures.split(sig)[0] != signatures.ANTHROPIC
+
     out = []
     for msg in messages:
         content = msg.get("content")
         if (
             msg.get("role") == "assistant"
             and isinstance(content, list)
-            and any(b.get("type") == "thinking" and not b.get("signature") for b in content)
+            and any(map(foreign, content))
         ):
-            kept = [
-                b for b in content if not (b.get("type") == "thinking" and not b.get("signature"))
-            ]
-            msg = {**msg, "content": kept}
+            msg = {**msg, "content": [b for b in content if not foreign(b)]}
         out.append(msg)
     return out
 
