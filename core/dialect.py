@@ -203,6 +203,13 @@ class Dialect(abc.ABC):
 
     # --- optional behaviour with defaults ---------------------------------------------
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        """Problems with the values of ``dialects.<name>`` (keys are checked against
+        ``option_keys``), each ``"<key>: what is wrong; what is expected"``; called when the
+        config loads."""
+        return []
+
     def render_count(self, input_tokens: int, call: ClientCall) -> Rendered:
         """The answer to a ``count_only`` call."""
         return Rendered({"input_tokens": input_tokens})

@@ -125,6 +125,13 @@ class Provider(abc.ABC):
 
     # --- optional behaviour with defaults ---------------------------------------------
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        """Problems with the *values* of ``providers.<x>.options`` (core checks the keys
+        against ``option_keys``), each ``"<key>: what is wrong; what is expected"``. Called
+        when the config loads, so a bad value is a config error, never a failing request."""
+        return []
+
     def count_tokens_request(
         self, req: CanonicalRequest, ctx: RequestContext
     ) -> UpstreamRequest | None:
