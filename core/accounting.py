@@ -40,6 +40,7 @@ class Accounting:
     started: float = field(default_factory=time.monotonic)
     provider: str = "-"
     model: str = "-"
+    route: str = "-"
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read: int = 0
@@ -79,6 +80,7 @@ class Accounting:
             # Fields added after the first release go here, after status, so that line
             # parsers written for the first format keep working; the free-text error is last.
             "dialect": self.dialect,
+            "route": self.route,
         }
         if error is not None:
             out["error"] = scrub(error.message, secrets_of(self.settings))[:300]

@@ -152,6 +152,10 @@ class _Edge:
             for model in (*((pcfg.model,) if pcfg.model else ()), *pcfg.models):
                 if model not in seen:
                     seen[model] = ModelEntry(model, name, created=created)
+        # Names a `models` rule answers literally (not globs) are models clients may ask for.
+        for rule in settings.routing.models:
+            if rule.match not in seen and not any(c in rule.match for c in "*?["):
+                seen[rule.match] = ModelEntry(rule.match, rule.targets[0].provider, created=created)
         return list(seen.values())
 
     def health(self, settings: Settings) -> dict[str, Any]:
@@ -168,10 +172,25 @@ class _Edge:
             elif registry.get(pcfg.type) is None:
                 entry["problem"] = f"strategy {pcfg.type!r} is not loaded"
             providers[name] = entry
+        state = self.relay.resilience.snapshot(settings.providers, settings, settings.resilience)
+        for name, entry in providers.items():
+            entry.update(state[name])
+        routing = settings.routing
         return {
             "status": "ok",
             "active_provider": settings.active,
             "fallback_providers": list(settings.fallbacks),
+            "routing": {
+                "default": list(settings.chain),
+                "models": [
+                    {"match": r.match, "to": [str(t) for t in r.targets], "balance": r.balance}
+                    for r in routing.models
+                ],
+                "routes": {
+                    name: {"to": [str(t) for t in r.targets], "balance": r.balance}
+                    for name, r in routing.scenarios.items()
+                },
+            },
             "providers": providers,
             "dialects": {
                 d.name: [f"{','.join(r.methods)} {r.rule}" for r in d.routes]

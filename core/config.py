@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from ccrelay.core.provider import Provider
+from ccrelay.core.resilience import ResilienceSettings
+from ccrelay.core.routing import RoutingConfig, RoutingError, parse_routing
 
 
 class ConfigError(ValueError):
@@ -37,6 +39,8 @@ class ProviderConfig:
     type: str
     base_url: str
     api_key: str = field(default="", repr=False)
+    #: every key (``api_key`` may be a list; ``api_key`` is then the first); used round robin
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
     model: str | None = None
     models: tuple[str, ...] = ()
     timeout: float = 600.0
@@ -68,6 +72,10 @@ class Settings:
     ping_interval: float
     plugin_dirs: tuple[Path, ...]
     blocked_plugins: tuple[str, ...]
+    #: ``models`` and ``routes``: what a client's model name means (core/routing.py)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    #: key cool-downs and circuit breakers (core/resilience.py)
+    resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
     #: ``dialects.<name>`` sections: options of each client dialect
     dialect_options: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -85,7 +93,10 @@ class Settings:
 # --- loading -----------------------------------------------------------------------------
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_KEYS = {"server", "provider", "providers", "logging", "plugins", "limits", "dialects"}
+_TOP_KEYS = {
+    "server", "provider", "providers", "logging", "plugins", "limits", "dialects", "models",
+    "routes", "resilience",
+}  # fmt: skip
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
     "headers", "options",
@@ -228,6 +239,18 @@ def _validate(
             _no_unknown(options, set(dialects[dname].option_keys), where)
         dialect_options[str(dname)] = MappingProxyType(dict(options))
 
+    try:
+        routing = parse_routing(raw.get("models"), raw.get("routes"), providers)
+    except RoutingError as exc:
+        raise ConfigError(str(exc)) from None
+    res = _mapping(raw.get("resilience") or {}, "resilience")
+    _no_unknown(res, {"breaker_failures", "breaker_cooloff", "key_cooldown"}, "resilience")
+    resilience = ResilienceSettings(
+        breaker_failures=_int(res.get("breaker_failures", 5), "resilience.breaker_failures"),
+        breaker_cooloff=_number(res.get("breaker_cooloff", 30), "resilience.breaker_cooloff"),
+        key_cooldown=_number(res.get("key_cooldown", 30), "resilience.key_cooldown"),
+    )
+
     return Settings(
         path=path,
         host=host,
@@ -243,6 +266,8 @@ def _validate(
         plugin_dirs=dirs,
         blocked_plugins=blocked,
         dialect_options=MappingProxyType(dialect_options),
+        routing=routing,
+        resilience=resilience,
     )
 
 
@@ -269,7 +294,17 @@ def _provider(
     if "base_url" not in section:
         raise ConfigError(f"{where}.base_url: missing (the upstream's API root URL)")
     base_url = sub(_str(section["base_url"], f"{where}.base_url"), "base_url").rstrip("/")
-    api_key = sub(_str(section.get("api_key", ""), f"{where}.api_key"), "api_key")
+    raw_keys = section.get("api_key", "")
+    if isinstance(raw_keys, list):
+        if not raw_keys:
+            raise ConfigError(f"{where}.api_key: an empty list; give a key or a list of keys")
+        key_list = [
+            sub(_str(k, f"{where}.api_key[{i}]"), f"api_key[{i}]") for i, k in enumerate(raw_keys)
+        ]
+    else:
+        key_list = [sub(_str(raw_keys, f"{where}.api_key"), "api_key")]
+    api_keys = tuple(k for k in key_list if k)
+    api_key = api_keys[0] if api_keys else ""
     if "api_key" not in section:
         problems.append(f"{where}.api_key: missing")
 
@@ -301,6 +336,7 @@ def _provider(
         type=ptype,
         base_url=base_url,
         api_key=api_key,
+        api_keys=api_keys,
         model=sub(_str(model, f"{where}.model"), "model") if model is not None else None,
         models=models,
         timeout=_number(section.get("timeout", 600), f"{where}.timeout"),

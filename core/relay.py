@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 from ccrelay.core.accounting import Accounting, secrets_of
@@ -26,6 +27,8 @@ from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.plugins import Registry
 from ccrelay.core.provider import Provider, RequestContext
 from ccrelay.core.pump import StreamItem, pump
+from ccrelay.core.resilience import Resilience
+from ccrelay.core.routing import plan
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.tokens import estimate_input_tokens
 from ccrelay.core.types import CanonicalResponse
@@ -45,6 +48,7 @@ class Relay:
         self.registry = registry
         self.upstream = upstream
         self.tokenlog = tokenlog
+        self.resilience = Resilience()
         self._ending = False
 
     def end_streams(self) -> None:
@@ -88,35 +92,94 @@ class Relay:
         client: ClientWatch | None,
     ) -> CanonicalResponse | Iterator[StreamItem]:
         req = call.request
+        route = plan(settings.routing, settings.chain, settings.providers, req)
+        acct.route = route.route
+        state = self.resilience
+        rs = settings.resilience
         failures: list[str] = []
         errors: list[RelayError] = []
-        for name in settings.chain:
+        targets = state.order(route)
+        for target in targets:
+            name = target.provider
             pcfg = settings.providers[name]
             acct.provider = name
-            acct.model = pcfg.model or req["model"]
+            acct.model = target.model or pcfg.model or req["model"]
             try:
                 strategy = self._usable(settings, pcfg)
+                keys = self._keys(pcfg, settings)
+                allowed, wait = state.allows(name, rs)
+                if not allowed:
+                    raise RelayError(
+                        503,
+                        f"provider {name} is skipped for {wait:.0f} s after "
+                        f"{state.breaker_note(name)} (circuit breaker)",
+                        kind=ErrorKind.OVERLOADED,
+                        headers={"retry-after": str(max(1, round(wait)))},
+                        retryable=True,
+                    )
+            except RelayError as err:
+                failures.append(err.message)
+                errors.append(err)
+                acct.write("fallback" if target != targets[-1] else "error", err)
+                continue
+            for key in keys:
+                attempt = pcfg if key == pcfg.api_key else replace(pcfg, api_key=key)
                 ctx = RequestContext(
-                    pcfg, acct.model, req["model"], call.forward_headers, acct.request_id,
+                    attempt, acct.model, req["model"], call.forward_headers, acct.request_id,
                     client_protocol=dialect, side=call.side,
                 )  # fmt: skip
-                if call.stream:
-                    return self._stream(strategy, ctx, call, acct, client)
-                return self._once(strategy, ctx, call, acct)
-            except ClientGone:
-                acct.write("cancelled")
-                raise
-            except RelayError as err:
-                if not err.retryable:
-                    acct.write("error", err)
+                try:
+                    if call.stream:
+                        out: Any = self._stream(strategy, ctx, call, acct, client)
+                    else:
+                        out = self._once(strategy, ctx, call, acct)
+                    state.succeeded(name)
+                    return out  # type: ignore[no-any-return]
+                except ClientGone:
+                    acct.write("cancelled")
                     raise
-                prefix = f"provider {name}"
-                failures.append(
-                    err.message if err.message.startswith(prefix) else f"{prefix}: {err.message}"
-                )
-                errors.append(err)
-                acct.write("fallback" if name != settings.chain[-1] else "error", err)
+                except RelayError as err:
+                    next_key = self._judge(name, key, err, settings)
+                    if not err.retryable and not next_key:
+                        acct.write("error", err)
+                        raise
+                    prefix = f"provider {name}"
+                    failures.append(
+                        err.message
+                        if err.message.startswith(prefix)
+                        else f"{prefix}: {err.message}"
+                    )
+                    errors.append(err)
+                    last = target == targets[-1] and key == keys[-1]
+                    acct.write("error" if last else "fallback", err)
+                    if not next_key:
+                        break
         raise _final_error(errors, failures)
+
+    def _keys(self, pcfg: ProviderConfig, settings: Settings) -> list[str]:
+        """The provider's usable keys in round-robin order, or a retryable error saying when
+        the first cooling key is back."""
+        if not pcfg.api_keys:
+            return [pcfg.api_key]  # keyless upstreams (local servers) still get one attempt
+        keys, back = self.resilience.keys(pcfg.name, pcfg.api_keys, settings)
+        if keys:
+            return keys
+        if back > 0:
+            raise RelayError(
+                429,
+                f"provider {pcfg.name}: every key is cooling down after rate limits; the "
+                f"first is back in {back:.0f} s",
+                kind=ErrorKind.RATE_LIMITED,
+                headers={"retry-after": str(max(1, round(back)))},
+                retryable=True,
+            )
+        raise RelayError(
+            401,
+            f"provider {pcfg.name}: every key was rejected by the upstream (401/403); fix "
+            f"providers.{pcfg.name}.api_key (keys are tried again after any config change)",
+            kind=ErrorKind.AUTHENTICATION,
+            retryable=True,
+        )
 
     def _usable(self, settings: Settings, pcfg: ProviderConfig) -> Provider:
         """The provider's strategy, or a retryable ``NOT_CONFIGURED`` error saying what to fix."""
@@ -139,16 +202,33 @@ class Relay:
             )
         return strategy
 
+    def _judge(self, provider: str, key: str, err: RelayError, settings: Settings) -> bool:
+        """Record what ``err`` says about the key and the provider; True when the next key of
+        the same provider should be tried at once."""
+        state = self.resilience
+        if err.status == 429:
+            state.cool_key(provider, key, _retry_after(err, settings.resilience.key_cooldown))
+            return True
+        if err.status in (401, 403):
+            state.reject_key(provider, key, err.status, settings)
+            return True
+        if err.retryable and err.status != 400:
+            # connection errors, timeouts and 5xx count toward the breaker
+            state.failed(provider, err.message, settings.resilience)
+        return False
+
     def count_tokens(self, settings: Settings, call: ClientCall, request_id: str) -> int:
         """The first usable provider's own count when it has a count endpoint, else (or when
         that fails) the local estimate of ``core/tokens.py``."""
         req = call.request
-        for name in settings.chain:
+        route = plan(settings.routing, settings.chain, settings.providers, req)
+        for target in route.targets:
+            name = target.provider
             pcfg = settings.providers[name]
             strategy = self.registry.get(pcfg.type)
             if strategy is None or not pcfg.configured:
                 continue
-            model = pcfg.model or req["model"]
+            model = target.model or pcfg.model or req["model"]
             ctx = RequestContext(pcfg, model, req["model"], call.forward_headers, request_id)
             upreq = strategy.count_tokens_request(req, ctx)
             if upreq is None:
@@ -238,6 +318,15 @@ class Relay:
             resp.close()
             raise
         return pump(first, events, resp, acct, client, self._is_ending)
+
+
+def _retry_after(err: RelayError, default: float) -> float:
+    value = err.headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return default
+    return seconds if 0 < seconds <= 24 * 3600 else default
 
 
 def _final_error(errors: list[RelayError], failures: list[str]) -> RelayError:

@@ -202,7 +202,12 @@ def test_health_reports_providers_without_keys(start_relay, upstream):
     assert health["status"] == "ok"
     assert health["active_provider"] == "a"
     assert health["fallback_providers"] == ["b"]
-    assert health["providers"]["a"] == {"type": "anthropic", "configured": True, "model": None}
+    a = health["providers"]["a"]
+    assert {k: a[k] for k in ("type", "configured", "model")} == {
+        "type": "anthropic", "configured": True, "model": None,
+    }  # fmt: skip
+    assert a["breaker"] == {"state": "closed", "failures": 0}
+    assert a["keys"] == [{"key": "...-123", "state": "ok"}]  # the last four characters only
     assert health["providers"]["b"]["configured"] is False
     assert "CCRELAY_TEST_UNSET_KEY" in health["providers"]["b"]["problem"]
     assert {"providers.anthropic"} <= {p["name"] for p in health["plugins"]}
