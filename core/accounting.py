@@ -37,6 +37,8 @@ class Accounting:
     client_model: str
     stream: bool
     dialect: str
+    group: str = "default"
+    key: str = "-"
     started: float = field(default_factory=time.monotonic)
     provider: str = "-"
     model: str = "-"
@@ -81,6 +83,8 @@ class Accounting:
             # parsers written for the first format keep working; the free-text error is last.
             "dialect": self.dialect,
             "route": self.route,
+            "group": self.group,
+            "access_key": self.key,
         }
         if error is not None:
             out["error"] = scrub(error.message, secrets_of(self.settings))[:300]

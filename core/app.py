@@ -12,20 +12,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from ccrelay.core.access import admit
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import Settings
 from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
+from ccrelay.core.groups import COMPAT_SEGMENT, DEFAULT, shape
 from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
 from ccrelay.core.pump import END, KEEPALIVE, StreamItem
-from ccrelay.core.relay import Relay, new_request_id
+from ccrelay.core.relay import Relay, Who, new_request_id
 from ccrelay.core.reload import ConfigStore
 from ccrelay.core.routes import RouteTable, Target
+from ccrelay.core.routing import RoutingConfig
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.upstream import Upstream
 
@@ -35,6 +39,9 @@ log = logging.getLogger("ccrelay.app")
 SOCKET_KEY = "ccrelay.socket"
 _JSON = "application/json"
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_BODYLESS = ("GET", "HEAD", "DELETE", "OPTIONS")
+#: routes open without an access key (they show nothing secret)
+_OPEN = ("root", "health")
 _STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -73,36 +80,61 @@ class _Edge:
         return table
 
     def dispatch(self, path: str) -> Response:
-        target, args = self.table().match("/" + path, request.method)
-        g.dialect = target.dialect
-        if target.dialect is None:
-            return self._core(target, args)
         settings = self.store.current
+        scope = _scope(settings, path)
+        g.scope = scope
+        target, args = self.table().match(scope.path, request.method)
+        g.dialect = target.dialect
         inbound = Inbound(
             endpoint=target.route.endpoint,
             path_params=args,
             query=request.args,
             headers=Headers(request.environ),
-            body=self._body(settings, target.dialect, request.method),
-            options=settings.dialect_options.get(target.dialect.name, {}),
+            body=None,
+            options=settings.dialect_options.get(target.dialect.name, {})
+            if target.dialect is not None
+            else {},
         )
+        if settings.access_keys and target.route.endpoint not in _OPEN:
+            scope.key_name = admit(
+                settings.access_keys, self._presented_key(target.dialect, inbound), scope.group
+            )
+        if target.dialect is None:
+            return self._core(target, args)
+        if request.method not in _BODYLESS:
+            inbound = replace(inbound, body=self._body(settings, target.dialect))
         if target.route.kind == "info":
             return self._rendered(target.dialect.info(inbound, self.catalog(settings)))
-        return self._call(settings, target.dialect, inbound)
+        return self._call(settings, target.dialect, inbound, scope)
 
-    def _call(self, settings: Settings, dialect: Dialect, inbound: Inbound) -> Response:
+    def _presented_key(self, dialect: Dialect | None, inbound: Inbound) -> str | None:
+        if dialect is not None:
+            return dialect.client_key(inbound)
+        for d in self.store.registry.dialects.values():  # core routes: any client's place
+            key = d.client_key(inbound)
+            if key:
+                return key
+        return None
+
+    def _call(
+        self, settings: Settings, dialect: Dialect, inbound: Inbound, scope: _Scope
+    ) -> Response:
         rid = g.request_id = new_request_id()
         call = dialect.parse(inbound)
+        group = settings.groups.get(scope.group)
+        if group is not None:
+            call.request = shape(call.request, group)
         for warning in call.warnings:
             log.warning("request %s (%s): %s", rid, dialect.name, warning)
         headers = {"request-id": rid, **call.response_headers}
         if call.count_only:
-            tokens = self.relay.count_tokens(settings, call, rid)
+            tokens = self.relay.count_tokens(settings, call, rid, group)
             return self._rendered(dialect.render_count(tokens, call), headers)
         sock = request.environ.get(SOCKET_KEY)
         watch = ClientWatch(sock) if sock is not None else None
+        who = Who(dialect.name, scope.group, group, scope.key_name)
         try:
-            result = self.relay.run(settings, call, dialect.name, rid, watch)
+            result = self.relay.run(settings, call, who, rid, watch)
         except ClientGone:
             return Response(status=499)  # nobody is listening; the log line says "cancelled"
         if isinstance(result, dict):
@@ -175,22 +207,22 @@ class _Edge:
         state = self.relay.resilience.snapshot(settings.providers, settings, settings.resilience)
         for name, entry in providers.items():
             entry.update(state[name])
-        routing = settings.routing
         return {
             "status": "ok",
             "active_provider": settings.active,
             "fallback_providers": list(settings.fallbacks),
-            "routing": {
-                "default": list(settings.chain),
-                "models": [
-                    {"match": r.match, "to": [str(t) for t in r.targets], "balance": r.balance}
-                    for r in routing.models
-                ],
-                "routes": {
-                    name: {"to": [str(t) for t in r.targets], "balance": r.balance}
-                    for name, r in routing.scenarios.items()
-                },
+            "routing": _describe_routing(settings.chain, settings.routing),
+            "groups": {
+                name: {
+                    "routing": _describe_routing(
+                        group.chain or settings.chain, group.routing or settings.routing
+                    ),
+                    "tool_mode": group.tool_mode,
+                    "shapes": group.shapes,
+                }
+                for name, group in settings.groups.items()
             },
+            "access_keys": [k.name for k in settings.access_keys],
             "providers": providers,
             "dialects": {
                 d.name: [f"{','.join(r.methods)} {r.rule}" for r in d.routes]
@@ -211,11 +243,8 @@ class _Edge:
 
     # --- the edge ----------------------------------------------------------------------
 
-    def _body(self, settings: Settings, dialect: Dialect, method: str) -> Any:
-        """The request body as JSON, checked for content type and size before it is read;
-        None for bodiless methods."""
-        if method in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            return None
+    def _body(self, settings: Settings, dialect: Dialect) -> Any:
+        """The request body as JSON, checked for content type and size before it is read."""
         limit = settings.max_body_bytes
         ctype = request.mimetype
         if dialect.json_only and ctype != _JSON and not ctype.endswith("+json"):
@@ -286,6 +315,29 @@ class _Edge:
         return self._render_error(RelayError(500, message, kind=ErrorKind.UPSTREAM))
 
 
+@dataclass
+class _Scope:
+    """Where a request was sent: its group (``default`` when unprefixed), whether the path
+    asked for tool compat mode, the path left for the route table, and the access key's name."""
+
+    group: str
+    compat: bool
+    path: str
+    key_name: str = "-"
+
+
+def _scope(settings: Settings, path: str) -> _Scope:
+    head, _, rest = path.partition("/")
+    group = DEFAULT
+    if head and head in settings.groups:
+        group, path = head, rest
+        head, _, rest = path.partition("/")
+    compat = head == COMPAT_SEGMENT
+    if compat:
+        path = rest
+    return _Scope(group, compat, "/" + path)
+
+
 def _render_stream(items: Iterator[StreamItem], renderer: Any) -> Iterator[bytes]:
     """Bytes for the client from the pump's items, in the dialect's framing."""
     try:
@@ -304,6 +356,20 @@ def _render_stream(items: Iterator[StreamItem], renderer: Any) -> Iterator[bytes
         close = getattr(items, "close", None)
         if close is not None:
             close()
+
+
+def _describe_routing(chain: tuple[str, ...], routing: RoutingConfig) -> dict[str, Any]:
+    return {
+        "default": list(chain),
+        "models": [
+            {"match": r.match, "to": [str(t) for t in r.targets], "balance": r.balance}
+            for r in routing.models
+        ],
+        "routes": {
+            name: {"to": [str(t) for t in r.targets], "balance": r.balance}
+            for name, r in routing.scenarios.items()
+        },
+    }
 
 
 def _merged(parts: Any) -> dict[str, Any]:

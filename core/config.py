@@ -17,8 +17,11 @@ from typing import Any
 
 import yaml
 
+from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
+from ccrelay.core.groups import Group, GroupError, parse_groups
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
+from ccrelay.core.routes import CORE_ROUTES
 from ccrelay.core.routing import RoutingConfig, RoutingError, parse_routing
 
 
@@ -76,6 +79,10 @@ class Settings:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     #: key cool-downs and circuit breakers (core/resilience.py)
     resilience: ResilienceSettings = field(default_factory=ResilienceSettings)
+    #: ``groups``: named setups served under ``/{group}/`` (core/groups.py)
+    groups: Mapping[str, Group] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``access_keys``: when any, every request needs one (core/access.py)
+    access_keys: tuple[AccessKey, ...] = field(default=(), repr=False)
     #: ``dialects.<name>`` sections: options of each client dialect
     dialect_options: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
@@ -95,8 +102,10 @@ class Settings:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_KEYS = {
     "server", "provider", "providers", "logging", "plugins", "limits", "dialects", "models",
-    "routes", "resilience",
+    "routes", "resilience", "groups", "access_keys",
 }  # fmt: skip
+#: first path segments no group may take, beyond those of the loaded routes
+_RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
     "headers", "options",
@@ -243,6 +252,16 @@ def _validate(
         routing = parse_routing(raw.get("models"), raw.get("routes"), providers)
     except RoutingError as exc:
         raise ConfigError(str(exc)) from None
+    reserved = set(_RESERVED_SEGMENTS)
+    for route in CORE_ROUTES + tuple(r for d in dialects.values() for r in d.routes):
+        reserved.add(route.rule.strip("/").split("/", 1)[0])
+    try:
+        groups = parse_groups(raw.get("groups"), providers, reserved)
+        access_keys = parse_access_keys(
+            raw.get("access_keys"), groups, lambda text, where: _expand(text, env, where)
+        )
+    except (GroupError, AccessError) as exc:
+        raise ConfigError(str(exc)) from None
     res = _mapping(raw.get("resilience") or {}, "resilience")
     _no_unknown(res, {"breaker_failures", "breaker_cooloff", "key_cooldown"}, "resilience")
     resilience = ResilienceSettings(
@@ -268,6 +287,8 @@ def _validate(
         dialect_options=MappingProxyType(dialect_options),
         routing=routing,
         resilience=resilience,
+        groups=MappingProxyType(groups),
+        access_keys=access_keys,
     )
 
 
@@ -350,6 +371,20 @@ def _provider(
         options=MappingProxyType(dict(options)),
         problem="; ".join(problems),
     )
+
+
+def _expand(text: str, env: Mapping[str, str], where: str) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` in ``text``; an unset variable is a config error."""
+
+    def repl(m: re.Match[str]) -> str:
+        var, default = m.group(1), m.group(2)
+        if env.get(var):
+            return env[var]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable {var} is not set")
+
+    return _VAR.sub(repl, text)
 
 
 def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -> str | None:

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ccrelay.core.accounting import Accounting, secrets_of
@@ -23,15 +23,16 @@ from ccrelay.core.config import ProviderConfig, Settings
 from ccrelay.core.dialect import ClientCall
 from ccrelay.core.errors import ErrorKind, RelayError, scrub
 from ccrelay.core.framing import parse_stream
+from ccrelay.core.groups import Group
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.plugins import Registry
 from ccrelay.core.provider import Provider, RequestContext
 from ccrelay.core.pump import StreamItem, pump
 from ccrelay.core.resilience import Resilience
-from ccrelay.core.routing import plan
+from ccrelay.core.routing import Plan, plan
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.tokens import estimate_input_tokens
-from ccrelay.core.types import CanonicalResponse
+from ccrelay.core.types import CanonicalRequest, CanonicalResponse
 from ccrelay.core.upstream import Upstream, UpstreamResponse
 
 log = logging.getLogger("ccrelay.relay")
@@ -39,6 +40,26 @@ log = logging.getLogger("ccrelay.relay")
 
 def new_request_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who is asking: the client's dialect, its group (None: the default group without its
+    own section) and the name of its access key (never the key)."""
+
+    dialect: str
+    group_name: str = "default"
+    group: Group | None = None
+    key_name: str = "-"
+
+
+def _plan(settings: Settings, group: Group | None, req: CanonicalRequest) -> Plan:
+    """The targets for ``req``: the group's routing where it has its own, else the top level's."""
+    chain, routing = settings.chain, settings.routing
+    if group is not None:
+        chain = group.chain or chain
+        routing = group.routing or routing
+    return plan(routing, chain, settings.providers, req)
 
 
 class Relay:
@@ -62,24 +83,26 @@ class Relay:
         self,
         settings: Settings,
         call: ClientCall,
-        dialect: str,
+        who: Who,
         request_id: str,
         client: ClientWatch | None = None,
     ) -> CanonicalResponse | Iterator[StreamItem]:
         """Answer one call: a canonical response, or stream items for a stream.
 
-        :param dialect: the client's protocol (side fields go only to strategies of it).
+        :param who: the client's protocol (side fields go only to strategies of it), group
+            (its routing replaces the top level's) and access key name.
         :param client: the client's connection; when it closes, the upstream is closed too
             (``ClientGone`` is raised before an answer exists, a stream just ends).
         :raises RelayError: when no provider could answer (the last provider's error, or
             a summary naming each).
         """
         acct = Accounting(
-            settings, self.tokenlog, request_id, call.request["model"], call.stream, dialect
-        )
+            settings, self.tokenlog, request_id, call.request["model"], call.stream, who.dialect,
+            group=who.group_name, key=who.key_name,
+        )  # fmt: skip
         try:
             with client.guard() if client is not None else nullcontext():
-                return self._attempts(settings, call, dialect, acct, client)
+                return self._attempts(settings, call, who, acct, client)
         except RelayError as err:
             raise err.evolve(message=scrub(err.message, secrets_of(settings))) from None
 
@@ -87,12 +110,12 @@ class Relay:
         self,
         settings: Settings,
         call: ClientCall,
-        dialect: str,
+        who: Who,
         acct: Accounting,
         client: ClientWatch | None,
     ) -> CanonicalResponse | Iterator[StreamItem]:
         req = call.request
-        route = plan(settings.routing, settings.chain, settings.providers, req)
+        route = _plan(settings, who.group, req)
         acct.route = route.route
         state = self.resilience
         rs = settings.resilience
@@ -126,7 +149,7 @@ class Relay:
                 attempt = pcfg if key == pcfg.api_key else replace(pcfg, api_key=key)
                 ctx = RequestContext(
                     attempt, acct.model, req["model"], call.forward_headers, acct.request_id,
-                    client_protocol=dialect, side=call.side,
+                    client_protocol=who.dialect, side=call.side,
                 )  # fmt: skip
                 try:
                     if call.stream:
@@ -217,11 +240,13 @@ class Relay:
             state.failed(provider, err.message, settings.resilience)
         return False
 
-    def count_tokens(self, settings: Settings, call: ClientCall, request_id: str) -> int:
+    def count_tokens(
+        self, settings: Settings, call: ClientCall, request_id: str, group: Group | None = None
+    ) -> int:
         """The first usable provider's own count when it has a count endpoint, else (or when
         that fails) the local estimate of ``core/tokens.py``."""
         req = call.request
-        route = plan(settings.routing, settings.chain, settings.providers, req)
+        route = _plan(settings, group, req)
         for target in route.targets:
             name = target.provider
             pcfg = settings.providers[name]

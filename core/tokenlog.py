@@ -18,7 +18,7 @@ FIELDS = (
     "request_id", "provider", "model", "client_model", "stream", "input_tokens",
     "output_tokens", "cache_read_tokens", "total_tokens", "duration_ms", "status",
     # later additions, after status so that parsers of the first format keep working
-    "dialect", "route",
+    "dialect", "route", "group", "access_key",
 )  # fmt: skip
 
 

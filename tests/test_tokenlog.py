@@ -19,6 +19,8 @@ def _fields(**kw):
         status="success",
         dialect="anthropic",
         route="default",
+        group="default",
+        access_key="-",
     )
     base.update(kw)
     return base
@@ -33,7 +35,7 @@ def test_line_format_matches_the_documented_example(tmp_path):
         "2026-11-22 15:30:45 | INFO | REQUEST | request_id=4f1c2a9e | provider=deepseek | "
         "model=deepseek-chat | client_model=claude-opus-4-8 | stream=true | input_tokens=2310 | "
         "output_tokens=412 | cache_read_tokens=0 | total_tokens=2722 | duration_ms=5120 | "
-        "status=success | dialect=anthropic | route=default\n"
+        "status=success | dialect=anthropic | route=default | group=default | access_key=-\n"
     )
 
 

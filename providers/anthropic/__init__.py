@@ -10,6 +10,8 @@ What is changed on the way, and why:
 | field | to api.anthropic.com | to a compatible third party |
 |---|---|---|
 | ``model`` | the configured ``model`` (else the client's) | same |
+| ``temperature`` above 1 (clients of 0-2 protocols) | clamped to 1 | same |
+| ``max_tokens`` absent (clients of other protocols) | the model's output limit | same |
 | ``anthropic-beta`` header | forwarded | forwarded minus ``options.strip_betas`` (``"*"`` drops all) |
 | top-level fields | forwarded | minus ``options.strip_fields`` |
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
@@ -90,6 +92,9 @@ class AnthropicProvider(Provider):
         opts = ctx.provider.options
         body: dict[str, Any] = dict(req)
         body["model"] = ctx.model
+        temperature = body.get("temperature")
+        if isinstance(temperature, (int, float)) and temperature > 1:
+            body["temperature"] = 1.0  # Anthropic takes 0-1; other protocols 0-2
         if "max_tokens" not in body:
             # Clients of other protocols may leave it out; Anthropic requires it.
             body["max_tokens"] = default_max_tokens(ctx.model)
