@@ -35,6 +35,8 @@ class AccessKey:
     name: str
     key: str = field(repr=False)
     groups: frozenset[str] | None = None  # None: every group
+    rpm: int | None = None  # requests per minute (core/limits.py)
+    tokens_per_day: int | None = None
 
 
 def parse_access_keys(
@@ -56,8 +58,10 @@ def parse_access_keys(
         if not isinstance(entry, dict):
             raise AccessError(f"{where}: expected {{name, key, groups}}")
         for k in entry:
-            if k not in ("name", "key", "groups"):
-                raise AccessError(f"{where}.{k}: unknown key (allowed: groups, key, name)")
+            if k not in ("name", "key", "groups", "rpm", "tokens_per_day"):
+                raise AccessError(
+                    f"{where}.{k}: unknown key (allowed: groups, key, name, rpm, tokens_per_day)"
+                )
         name = entry.get("name")
         if not isinstance(name, str) or not name or name in names:
             raise AccessError(f"{where}.name: expected a unique name")
@@ -75,12 +79,20 @@ def parse_access_keys(
             for g in allowed:
                 if g != "default" and g not in groups:
                     raise AccessError(f"{where}.groups: no group named {g!r}")
-        out.append(AccessKey(name, key, frozenset(allowed) if allowed is not None else None))
+        limits = []
+        for k in ("rpm", "tokens_per_day"):
+            value = entry.get(k)
+            if value is not None and (type(value) is not int or value < 1):
+                raise AccessError(f"{where}.{k}: expected a positive integer")
+            limits.append(value)
+        out.append(
+            AccessKey(name, key, frozenset(allowed) if allowed is not None else None, *limits)
+        )
     return tuple(out)
 
 
-def admit(keys: tuple[AccessKey, ...], presented: str | None, group: str) -> str:
-    """The name of the access key ``presented`` (every key compared, in constant time).
+def admit(keys: tuple[AccessKey, ...], presented: str | None, group: str) -> AccessKey:
+    """The access key ``presented`` (every key compared, in constant time).
 
     :raises RelayError: 401 when the key is missing or unknown, 403 when it may not use
         ``group``.
@@ -111,4 +123,4 @@ def admit(keys: tuple[AccessKey, ...], presented: str | None, group: str) -> str
             f"{', '.join(sorted(match.groups))}); use its groups or extend access_keys",
             kind=ErrorKind.PERMISSION,
         )
-    return match.name
+    return match

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ class Accounting:
     dialect: str
     group: str = "default"
     key: str = "-"
+    on_finished: Callable[[Accounting], None] | None = None
     started: float = field(default_factory=time.monotonic)
     provider: str = "-"
     model: str = "-"
@@ -92,6 +93,8 @@ class Accounting:
 
     def write(self, status: str, error: RelayError | None = None) -> None:
         """Append this request's line to the token log (a failure to write is logged)."""
+        if status != "fallback" and self.on_finished is not None:
+            self.on_finished(self)
         try:
             self.tokenlog.write(self.settings.log_dir, self.fields(status, error))
         except OSError as exc:

@@ -19,12 +19,14 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ccrelay.core.access import admit
+from ccrelay.core.accounting import Accounting
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import Settings
 from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
 from ccrelay.core.groups import COMPAT_SEGMENT, DEFAULT, shape
 from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
+from ccrelay.core.limits import KeyLimits
 from ccrelay.core.pump import END, KEEPALIVE, StreamItem
 from ccrelay.core.relay import Relay, Who, new_request_id
 from ccrelay.core.reload import ConfigStore
@@ -67,6 +69,14 @@ class _Edge:
         self.relay = relay
         self.started = time.time()
         self._table: RouteTable | None = None
+        self.limits = KeyLimits()
+        self.active = 0  # calls in flight, streams until their last byte
+        relay.on_finished = self._finished
+
+    def _finished(self, acct: Accounting) -> None:
+        if acct.key != "-":
+            tokens = acct.input_tokens + acct.cache_read + acct.cache_write + acct.output_tokens
+            self.limits.add_tokens(acct.key, tokens)
 
     # --- routing ------------------------------------------------------------------------
 
@@ -96,9 +106,12 @@ class _Edge:
             else {},
         )
         if settings.access_keys and target.route.endpoint not in _OPEN:
-            scope.key_name = admit(
+            key = admit(
                 settings.access_keys, self._presented_key(target.dialect, inbound), scope.group
             )
+            scope.key_name = key.name
+            if target.route.kind == "call" and (key.rpm or key.tokens_per_day):
+                self.limits.admit(key.name, key.rpm, key.tokens_per_day)
         if target.dialect is None:
             return self._core(target, args)
         if request.method not in _BODYLESS:
@@ -117,6 +130,28 @@ class _Edge:
         return None
 
     def _call(
+        self, settings: Settings, dialect: Dialect, inbound: Inbound, scope: _Scope
+    ) -> Response:
+        cap = settings.max_concurrent
+        if cap and self.active >= cap:
+            raise RelayError(
+                503,
+                f"ccrelay is relaying {self.active} requests, its limits.max_concurrent; "
+                "send the request again in a moment",
+                kind=ErrorKind.OVERLOADED,
+                headers={"retry-after": "1"},
+            )
+        self.active += 1
+        streaming = False
+        try:
+            response = self._relay_call(settings, dialect, inbound, scope)
+            streaming = isinstance(response.response, _Counted)
+            return response
+        finally:
+            if not streaming:
+                self.active -= 1
+
+    def _relay_call(
         self, settings: Settings, dialect: Dialect, inbound: Inbound, scope: _Scope
     ) -> Response:
         rid = g.request_id = new_request_id()
@@ -141,7 +176,7 @@ class _Edge:
             return self._rendered(dialect.render_response(result, call), headers)
         renderer = dialect.stream_renderer(call)
         return Response(
-            _render_stream(result, renderer),
+            _Counted(_render_stream(result, renderer), self),
             mimetype=renderer.content_type,
             headers={**_STREAM_HEADERS, **headers},
             direct_passthrough=True,
@@ -336,6 +371,27 @@ def _scope(settings: Settings, path: str) -> _Scope:
     if compat:
         path = rest
     return _Scope(group, compat, "/" + path)
+
+
+class _Counted:
+    """A stream body that leaves the in-flight count when the WSGI server closes it."""
+
+    def __init__(self, body: Iterator[bytes], edge: _Edge) -> None:
+        self._body = body
+        self._edge: _Edge | None = edge
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._body
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._edge is not None:
+                self._edge.active -= 1
+                self._edge = None
 
 
 def _render_stream(items: Iterator[StreamItem], renderer: Any) -> Iterator[bytes]:

@@ -29,6 +29,10 @@ class ConfigError(ValueError):
     """The config file is invalid; the message names the path and the problem."""
 
 
+#: limits.max_response_bytes by default: far above any model's answer, far below RAM
+DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """One ``providers.<name>`` section, validated.
@@ -75,6 +79,10 @@ class Settings:
     ping_interval: float
     plugin_dirs: tuple[Path, ...]
     blocked_plugins: tuple[str, ...]
+    #: an upstream answer beyond this is cut with a clear error (memory stays flat)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE
+    #: requests relayed at once; beyond, new ones get an overloaded error at once (0: no cap)
+    max_concurrent: int = 0
     #: ``models`` and ``routes``: what a client's model name means (core/routing.py)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     #: key cool-downs and circuit breakers (core/resilience.py)
@@ -224,9 +232,21 @@ def _validate(
     log_dir = Path(_str(logging_raw.get("dir", "./logs"), "logging.dir"))
 
     limits = _mapping(raw.get("limits") or {}, "limits")
-    _no_unknown(limits, {"max_body_bytes", "ping_interval"}, "limits")
+    _no_unknown(
+        limits,
+        {"max_body_bytes", "ping_interval", "max_response_bytes", "max_concurrent"},
+        "limits",
+    )
     max_body = _int(limits.get("max_body_bytes", DEFAULT_MAX_BODY), "limits.max_body_bytes")
     ping_interval = _number(limits.get("ping_interval", 10), "limits.ping_interval")
+    max_response = _int(
+        limits.get("max_response_bytes", DEFAULT_MAX_RESPONSE), "limits.max_response_bytes"
+    )
+    max_concurrent = _int(limits.get("max_concurrent", 0), "limits.max_concurrent")
+    if max_response < 1024 or max_concurrent < 0:
+        raise ConfigError(
+            "limits: max_response_bytes must be at least 1024 and max_concurrent at least 0"
+        )
 
     plugins = _mapping(raw.get("plugins") or {}, "plugins")
     _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
@@ -282,6 +302,8 @@ def _validate(
         log_dir=log_dir,
         max_body_bytes=max_body,
         ping_interval=ping_interval,
+        max_response_bytes=max_response,
+        max_concurrent=max_concurrent,
         plugin_dirs=dirs,
         blocked_plugins=blocked,
         dialect_options=MappingProxyType(dialect_options),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,6 +70,8 @@ class Relay:
         self.upstream = upstream
         self.tokenlog = tokenlog
         self.resilience = Resilience()
+        #: called with each request's accounting when it ends (success, error, cancelled)
+        self.on_finished: Callable[[Accounting], None] | None = None
         self._ending = False
 
     def end_streams(self) -> None:
@@ -98,7 +100,7 @@ class Relay:
         """
         acct = Accounting(
             settings, self.tokenlog, request_id, call.request["model"], call.stream, who.dialect,
-            group=who.group_name, key=who.key_name,
+            group=who.group_name, key=who.key_name, on_finished=self.on_finished,
         )  # fmt: skip
         try:
             with client.guard() if client is not None else nullcontext():
@@ -259,7 +261,7 @@ class Relay:
             if upreq is None:
                 break
             try:
-                resp = self.upstream.send(pcfg, strategy, upreq)
+                resp = self.upstream.send(pcfg, strategy, upreq, settings.max_response_bytes)
                 try:
                     if resp.status == 200:
                         count = loads(resp.read()).get("input_tokens")
@@ -276,9 +278,11 @@ class Relay:
 
     # --- one attempt ----------------------------------------------------------------------
 
-    def _open(self, strategy: Provider, ctx: RequestContext, call: ClientCall) -> UpstreamResponse:
+    def _open(
+        self, strategy: Provider, ctx: RequestContext, call: ClientCall, limit: int
+    ) -> UpstreamResponse:
         upreq = strategy.convert_request(call.request, ctx)
-        resp = self.upstream.send(ctx.provider, strategy, upreq)
+        resp = self.upstream.send(ctx.provider, strategy, upreq, limit)
         if resp.status >= 400:
             try:
                 raw = resp.read()
@@ -298,7 +302,7 @@ class Relay:
     def _once(
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> CanonicalResponse:
-        resp = self._open(strategy, ctx, call)
+        resp = self._open(strategy, ctx, call, acct.settings.max_response_bytes)
         try:
             raw = resp.read()
         finally:
@@ -324,7 +328,7 @@ class Relay:
         acct: Accounting,
         client: ClientWatch | None,
     ) -> Iterator[StreamItem]:
-        resp = self._open(strategy, ctx, call)
+        resp = self._open(strategy, ctx, call, acct.settings.max_response_bytes)
         events = strategy.stream(parse_stream(strategy.stream_framing, resp.iter_bytes()), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.

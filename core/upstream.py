@@ -22,10 +22,11 @@ from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
     NewConnectionError,
+    ProtocolError,
     ReadTimeoutError,
 )
 
-from ccrelay.core.config import ProviderConfig
+from ccrelay.core.config import DEFAULT_MAX_RESPONSE, ProviderConfig
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.jsonutil import dumps
 from ccrelay.core.provider import Provider, UpstreamRequest
@@ -46,45 +47,63 @@ _BASE_HEADERS = {
 
 
 class UpstreamResponse:
-    """An upstream answer: status, headers, and the body read whole or as it arrives."""
+    """An upstream answer: status, headers, and the body read whole or as it arrives, never
+    more than ``limit`` bytes of it (an upstream that never stops is cut, memory stays flat)."""
 
-    __slots__ = ("_raw", "status", "headers", "_done", "_where")
+    __slots__ = ("_raw", "status", "headers", "_done", "_where", "_limit")
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse, where: str) -> None:
+    def __init__(self, raw: urllib3.BaseHTTPResponse, where: str, limit: int) -> None:
         self._raw = raw
         self.status: int = raw.status
         self.headers: Mapping[str, str] = raw.headers
         self._done = False
         self._where = where
+        self._limit = limit
 
     def read(self) -> bytes:
         """The whole body; a connection lost on the way is a retryable 502."""
         try:
-            data = self._raw.read(decode_content=True)
+            data = self._raw.read(self._limit + 1, decode_content=True)
         except (HTTPError, OSError) as exc:
             raise RelayError(
                 502, f"{self._where}: answer cut off ({_reason(exc)})", retryable=True
             ) from None
+        if len(data) > self._limit:
+            raise self._too_big()
         self._done = True
         return data
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Body bytes as they arrive, never waiting to fill a buffer."""
         raw = self._raw
+        left = self._limit
         try:
-            if raw.chunked:
-                yield from raw.read_chunked(decode_content=True)
-            else:
-                while True:
-                    data = raw.read1(65536, decode_content=True)
-                    if not data:
-                        break
-                    yield data
+            chunks = raw.read_chunked(decode_content=True) if raw.chunked else self._reads()
+            for data in chunks:
+                left -= len(data)
+                if left < 0:
+                    raise self._too_big()
+                yield data
         except (HTTPError, OSError) as exc:
             raise RelayError(
                 502, f"{self._where}: connection lost mid-answer ({_reason(exc)})"
             ) from None
         self._done = True
+
+    def _reads(self) -> Iterator[bytes]:
+        while True:
+            data = self._raw.read1(65536, decode_content=True)
+            if not data:
+                return
+            yield data
+
+    def _too_big(self) -> RelayError:
+        return RelayError(
+            502,
+            f"{self._where}: the answer exceeded {self._limit} bytes and was cut "
+            "(limits.max_response_bytes; raise it if such answers are expected)",
+            retryable=True,
+        )
 
     def close(self) -> None:
         """Return the connection to the pool when the body was read to its end; otherwise
@@ -118,7 +137,11 @@ class Upstream:
         return cached
 
     def send(
-        self, provider: ProviderConfig, strategy: Provider, req: UpstreamRequest
+        self,
+        provider: ProviderConfig,
+        strategy: Provider,
+        req: UpstreamRequest,
+        limit: int = DEFAULT_MAX_RESPONSE,
     ) -> UpstreamResponse:
         """Send ``req`` to ``provider``; the caller closes the response.
 
@@ -155,6 +178,14 @@ class Upstream:
         except (ConnectTimeoutError, ReadTimeoutError) as exc:
             if isinstance(exc, NewConnectionError):
                 raise _cannot_connect(provider, exc) from None
+            if isinstance(exc, ConnectTimeoutError):
+                raise RelayError(
+                    504,
+                    f"{where}: could not connect to {_host(provider.base_url)} within "
+                    f"{provider.connect_timeout:g}s (providers.{provider.name}.connect_timeout)",
+                    kind=ErrorKind.TIMEOUT,
+                    retryable=True,
+                ) from None
             raise RelayError(
                 504,
                 f"{where}: no answer from {_host(provider.base_url)} within "
@@ -163,9 +194,18 @@ class Upstream:
                 kind=ErrorKind.TIMEOUT,
                 retryable=True,
             ) from None
+        except ProtocolError as exc:
+            # Connected, then the upstream closed or reset the connection before an answer.
+            raise RelayError(
+                502,
+                f"{where}: {_host(provider.base_url)} closed the connection before answering "
+                f"({_reason(exc)})",
+                kind=ErrorKind.UPSTREAM,
+                retryable=True,
+            ) from None
         except (HTTPError, OSError) as exc:
             raise _cannot_connect(provider, exc) from None
-        return UpstreamResponse(raw, where)
+        return UpstreamResponse(raw, where, limit)
 
     def close(self) -> None:
         self.session.close()
