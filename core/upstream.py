@@ -228,7 +228,18 @@ def _host(url: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
+    """The root cause in a few words (``Connection reset by peer``), not urllib3's wrappers."""
+    root = exc
+    for _ in range(5):
+        inner = getattr(root, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in root.args if isinstance(a, BaseException)), None)
+        if inner is None:
+            break
+        root = inner
+    if isinstance(root, OSError) and root.strerror:
+        return root.strerror
+    text = str(root)
     # urllib3 messages repeat the whole pool repr; keep the root cause.
     if "Caused by" in text:
         text = text.split("Caused by", 1)[1].strip(" ()'\"")
