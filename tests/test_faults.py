@@ -8,6 +8,7 @@ by the faulty provider's 2 s timeout.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import RelayProcess
 from tests.fakes.faults import FAULTS_AFTER, FAULTS_BEFORE, FaultServer
 from tests.fakes.upstream import Reply
 
@@ -27,7 +27,7 @@ class Client:
     """How one dialect's client asks, and how its answers and stream errors look."""
 
     path: str
-    body: Callable[[bool], dict[str, Any]]
+    body: Callable[[bool, str], dict[str, Any]]  # (stream, model)
     text_of: Callable[[requests.Response, bool], str]  # the answer's text
     stream_error: Callable[[str], bool]  # whether a stream body ends in the dialect's error
 
@@ -52,8 +52,8 @@ def _anthropic_stream_error(text: str) -> bool:
 CLIENTS = {
     "anthropic": Client(
         "/v1/messages",
-        lambda stream: {
-            "model": "m",
+        lambda stream, model: {
+            "model": model,
             "max_tokens": 20,
             "stream": stream,
             "messages": [{"role": "user", "content": "hi"}],
@@ -95,65 +95,57 @@ def fault_servers():
     FAULTS.clear()
 
 
-def config(fault_url: str, healthy_url: str | None) -> dict[str, Any]:
-    providers = {"faulty": {"type": "anthropic", "base_url": fault_url, "api_key": "k-faulty-1",
-                            "timeout": 2, "connect_timeout": 2}}  # fmt: skip
-    if healthy_url:
-        providers["healthy"] = {"type": "anthropic", "base_url": healthy_url, "api_key": "k-h-1"}
-    fallbacks = ["healthy"] if healthy_url else []
-    return {"provider": {"name": "faulty", "fallback_providers": fallbacks},
-            "providers": providers, "resilience": {"breaker_failures": 1000}}  # fmt: skip
-
-
 @pytest.fixture
-def relay_for(tmp_path, clean_env, upstream):
-    """Start a relay (in its own folder) in front of a fault, with or without a healthy
-    fallback provider."""
-    started: list[RelayProcess] = []
+def relay(start_relay, upstream):
+    """One relay in front of every fault: model ``<fault>`` tries that fault's provider, then
+    a healthy one; model ``solo-<fault>`` tries the fault alone."""
+    providers: dict[str, Any] = {
+        "healthy": {"type": "anthropic", "base_url": upstream.url, "api_key": "k-healthy-1"}
+    }
+    models = []
+    for fault, server in FAULTS.items():
+        providers[fault] = {"type": "anthropic", "base_url": server.url, "api_key": "k-faulty-1",
+                            "timeout": 2, "connect_timeout": 2}  # fmt: skip
+        models.append({"match": fault, "to": [fault, "healthy"]})
+        models.append({"match": f"solo-{fault}", "to": [fault]})
+    return start_relay({"provider": {"name": "healthy"}, "providers": providers,
+                        "models": models, "resilience": {"breaker_failures": 1000}})  # fmt: skip
 
-    def start(fault: str, fallback: bool = True) -> RelayProcess:
-        folder = tmp_path / f"{fault}-{len(started)}"
-        folder.mkdir()
-        url = upstream.url if fallback else None
-        relay = RelayProcess(folder, config(FAULTS[fault].url, url), [], clean_env)
-        started.append(relay)
-        return relay
 
-    yield start
-    for relay in started:
-        relay.stop()
+def lines_for(relay, model: str, expect: int) -> list[str]:
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [x for x in relay.token_lines() if f"client_model={model} " in x]
+        if len(lines) >= expect or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("dialect", sorted(CLIENTS))
 @pytest.mark.parametrize("stream", [False, True])
-def test_faults_before_the_first_byte_fall_back(relay_for, upstream, dialect, stream):
+def test_faults_before_the_first_byte_fall_back(relay, upstream, dialect, stream):
     client = CLIENTS[dialect]
     upstream.default = healthy_reply(stream)
     for fault in FAULTS_BEFORE + (() if stream else FAULTS_AFTER):
-        relay = relay_for(fault)
-        resp = requests.post(relay.url + client.path, json=client.body(stream), timeout=30)
+        resp = requests.post(relay.url + client.path, json=client.body(stream, fault), timeout=30)
         assert resp.status_code == 200, (fault, resp.text)
         assert client.text_of(resp, stream) == HEALTHY_TEXT, fault
-        lines = relay.token_lines(2)
-        assert "provider=faulty" in lines[0] and "status=fallback" in lines[0], (fault, lines)
-        assert "provider=healthy" in lines[1] and "status=success" in lines[1], (fault, lines)
-        relay.stop()
+        lines = lines_for(relay, fault, 2)
+        assert f"provider={fault} " in lines[0] and "status=fallback" in lines[0], lines
+        assert "provider=healthy" in lines[1] and "status=success" in lines[1], lines
 
 
 @pytest.mark.parametrize("dialect", sorted(CLIENTS))
-@pytest.mark.parametrize("fault", FAULTS_AFTER)
-def test_faults_after_the_first_byte_end_the_stream_with_an_error(
-    relay_for, upstream, dialect, fault
-):
+def test_faults_after_the_first_byte_end_the_stream_with_an_error(relay, upstream, dialect):
     client = CLIENTS[dialect]
-    relay = relay_for(fault)
-    resp = requests.post(relay.url + client.path, json=client.body(True), timeout=30)
-    assert resp.status_code == 200
-    assert "partial answer" in client.text_of(resp, True)  # what arrived was relayed
-    assert client.stream_error(resp.text), (fault, resp.text[-300:])
+    for fault in FAULTS_AFTER:
+        resp = requests.post(relay.url + client.path, json=client.body(True, fault), timeout=30)
+        assert resp.status_code == 200
+        assert "partial answer" in client.text_of(resp, True)  # what arrived was relayed
+        assert client.stream_error(resp.text), (fault, resp.text[-300:])
+        (line,) = lines_for(relay, fault, 1)
+        assert f"provider={fault} " in line and "status=error" in line
     assert upstream.requests == []  # never spliced with another model's answer
-    line = relay.token_lines(1)[0]
-    assert "provider=faulty" in line and "status=error" in line
 
 
 @pytest.mark.parametrize(
@@ -167,10 +159,9 @@ def test_faults_after_the_first_byte_end_the_stream_with_an_error(
         ("reset_after", "answer cut off (Connection reset by peer)"),
     ],
 )
-def test_messages_say_what_happened(relay_for, fault, words):
+def test_messages_say_what_happened(relay, fault, words):
     """With no fallback, the client's error names what happened, in plain words."""
-    relay = relay_for(fault, fallback=False)
-    resp = requests.post(relay.url + "/v1/messages", json=CLIENTS["anthropic"].body(False),
-                         timeout=30)  # fmt: skip
+    body = CLIENTS["anthropic"].body(False, f"solo-{fault}")
+    resp = requests.post(relay.url + "/v1/messages", json=body, timeout=30)
     assert resp.status_code >= 400
     assert words in resp.json()["error"]["message"], resp.text
