@@ -54,6 +54,8 @@ class FakeUpstream:
         self.replies: list[Reply] = []
         self.requests: list[Recorded] = []
         self.default: Reply | None = None
+        #: when set, builds the reply from the request (after scripted replies run out)
+        self.responder: Any = None
         self._lock = threading.Lock()
         fake = self
 
@@ -84,7 +86,12 @@ class FakeUpstream:
                 )
                 with fake._lock:
                     fake.requests.append(rec)
-                    reply = fake.replies.pop(0) if fake.replies else fake.default
+                    if fake.replies:
+                        reply = fake.replies.pop(0)
+                    elif fake.responder is not None:
+                        reply = fake.responder(rec)
+                    else:
+                        reply = fake.default
                 if reply is None:
                     reply = Reply(
                         500, json={"error": {"message": "fake upstream: no reply scripted"}}
