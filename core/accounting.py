@@ -39,7 +39,8 @@ class Accounting:
     dialect: str
     group: str = "default"
     key: str = "-"
-    on_finished: Callable[[Accounting], None] | None = None
+    #: called with (this, status) for every line written (metrics, per-key budgets)
+    listeners: tuple[Callable[[Accounting, str], None], ...] = ()
     started: float = field(default_factory=time.monotonic)
     provider: str = "-"
     model: str = "-"
@@ -48,6 +49,11 @@ class Accounting:
     output_tokens: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    #: this attempt's upstream time to first byte (answer headers), when known
+    ttfb: float | None = None
+    #: seconds spent waiting on the upstream (non-streaming) / when the request was sent
+    upstream_seconds: float = 0.0
+    sent_at: float | None = None
 
     def take_usage(self, usage: Mapping[str, Any] | None) -> None:
         """Keep the latest non-zero counts of a canonical ``usage`` object."""
@@ -65,6 +71,19 @@ class Accounting:
             self.take_usage(event.get("usage"))
         elif etype == "message_start":
             self.take_usage(event["message"].get("usage"))
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def overhead(self) -> float | None:
+        """Seconds spent inside ccrelay: a non-streaming request's duration minus the
+        upstream's; for a stream, the time until the upstream request was sent."""
+        if self.sent_at is None:
+            return None
+        if self.stream:
+            return self.sent_at - self.started
+        return max(0.0, self.elapsed() - self.upstream_seconds)
 
     def fields(self, status: str, error: RelayError | None = None) -> dict[str, Any]:
         total = self.input_tokens + self.cache_read + self.cache_write + self.output_tokens
@@ -93,8 +112,8 @@ class Accounting:
 
     def write(self, status: str, error: RelayError | None = None) -> None:
         """Append this request's line to the token log (a failure to write is logged)."""
-        if status != "fallback" and self.on_finished is not None:
-            self.on_finished(self)
+        for listener in self.listeners:
+            listener(self, status)
         try:
             self.tokenlog.write(self.settings.log_dir, self.fields(status, error))
         except OSError as exc:

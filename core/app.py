@@ -27,6 +27,8 @@ from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
 from ccrelay.core.groups import COMPAT_SEGMENT, DEFAULT, shape
 from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
 from ccrelay.core.limits import KeyLimits
+from ccrelay.core.metrics import CONTENT_TYPE as METRICS_TYPE
+from ccrelay.core.metrics import Metrics
 from ccrelay.core.pump import END, KEEPALIVE, StreamItem
 from ccrelay.core.relay import Relay, Who, new_request_id
 from ccrelay.core.reload import ConfigStore
@@ -71,10 +73,14 @@ class _Edge:
         self._table: RouteTable | None = None
         self.limits = KeyLimits()
         self.active = 0  # calls in flight, streams until their last byte
-        relay.on_finished = self._finished
+        self.streams = 0
+        self.metrics = Metrics(
+            relay.resilience, lambda: store.current, lambda: (self.active, self.streams)
+        )
+        relay.listeners += [self._finished, self.metrics.observe]
 
-    def _finished(self, acct: Accounting) -> None:
-        if acct.key != "-":
+    def _finished(self, acct: Accounting, status: str) -> None:
+        if acct.key != "-" and status != "fallback":
             tokens = acct.input_tokens + acct.cache_read + acct.cache_write + acct.output_tokens
             self.limits.add_tokens(acct.key, tokens)
 
@@ -105,7 +111,9 @@ class _Edge:
             if target.dialect is not None
             else {},
         )
-        if settings.access_keys and target.route.endpoint not in _OPEN:
+        endpoint = target.route.endpoint
+        open_route = endpoint in _OPEN or (endpoint == "metrics" and settings.metrics_public)
+        if settings.access_keys and not open_route:
             key = admit(
                 settings.access_keys, self._presented_key(target.dialect, inbound), scope.group
             )
@@ -191,6 +199,10 @@ class _Edge:
             return _json({"name": "ccrelay", "status": "ok"})
         if endpoint == "health":
             return _json(self.health(settings))
+        if endpoint == "metrics":
+            if not settings.metrics_enabled:
+                raise RelayError(404, "metrics are off (metrics.enabled in the config)")
+            return Response(self.metrics.render(), content_type=METRICS_TYPE)
         entries = self.catalog(settings)
         dialects = list(self.store.registry.dialects.values())
         if endpoint == "model":
@@ -374,11 +386,12 @@ def _scope(settings: Settings, path: str) -> _Scope:
 
 
 class _Counted:
-    """A stream body that leaves the in-flight count when the WSGI server closes it."""
+    """A stream body that leaves the in-flight counts when the WSGI server closes it."""
 
     def __init__(self, body: Iterator[bytes], edge: _Edge) -> None:
         self._body = body
         self._edge: _Edge | None = edge
+        edge.streams += 1
 
     def __iter__(self) -> Iterator[bytes]:
         return self._body
@@ -391,6 +404,7 @@ class _Counted:
         finally:
             if self._edge is not None:
                 self._edge.active -= 1
+                self._edge.streams -= 1
                 self._edge = None
 
 

@@ -83,6 +83,9 @@ class Settings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE
     #: requests relayed at once; beyond, new ones get an overloaded error at once (0: no cap)
     max_concurrent: int = 0
+    #: ``metrics``: GET /metrics on or off, and open without an access key or not
+    metrics_enabled: bool = True
+    metrics_public: bool = False
     #: ``models`` and ``routes``: what a client's model name means (core/routing.py)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     #: key cool-downs and circuit breakers (core/resilience.py)
@@ -110,7 +113,7 @@ class Settings:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_KEYS = {
     "server", "provider", "providers", "logging", "plugins", "limits", "dialects", "models",
-    "routes", "resilience", "groups", "access_keys",
+    "routes", "resilience", "groups", "access_keys", "metrics",
 }  # fmt: skip
 #: first path segments no group may take, beyond those of the loaded routes
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
@@ -282,6 +285,11 @@ def _validate(
         )
     except (GroupError, AccessError) as exc:
         raise ConfigError(str(exc)) from None
+    metrics = _mapping(raw.get("metrics") or {}, "metrics")
+    _no_unknown(metrics, {"enabled", "public"}, "metrics")
+    for key in metrics:
+        if not isinstance(metrics[key], bool):
+            raise ConfigError(f"metrics.{key}: expected true or false, got {_show(metrics[key])}")
     res = _mapping(raw.get("resilience") or {}, "resilience")
     _no_unknown(res, {"breaker_failures", "breaker_cooloff", "key_cooldown"}, "resilience")
     resilience = ResilienceSettings(
@@ -309,6 +317,8 @@ def _validate(
         dialect_options=MappingProxyType(dialect_options),
         routing=routing,
         resilience=resilience,
+        metrics_enabled=metrics.get("enabled", True),
+        metrics_public=metrics.get("public", False),
         groups=MappingProxyType(groups),
         access_keys=access_keys,
     )

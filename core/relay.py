@@ -11,6 +11,7 @@ finished request writes one token-log line.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -70,8 +71,8 @@ class Relay:
         self.upstream = upstream
         self.tokenlog = tokenlog
         self.resilience = Resilience()
-        #: called with each request's accounting when it ends (success, error, cancelled)
-        self.on_finished: Callable[[Accounting], None] | None = None
+        #: called with (accounting, status) for every token-log line (metrics, budgets)
+        self.listeners: list[Callable[[Accounting, str], None]] = []
         self._ending = False
 
     def end_streams(self) -> None:
@@ -100,7 +101,7 @@ class Relay:
         """
         acct = Accounting(
             settings, self.tokenlog, request_id, call.request["model"], call.stream, who.dialect,
-            group=who.group_name, key=who.key_name, on_finished=self.on_finished,
+            group=who.group_name, key=who.key_name, listeners=tuple(self.listeners),
         )  # fmt: skip
         try:
             with client.guard() if client is not None else nullcontext():
@@ -279,10 +280,13 @@ class Relay:
     # --- one attempt ----------------------------------------------------------------------
 
     def _open(
-        self, strategy: Provider, ctx: RequestContext, call: ClientCall, limit: int
+        self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> UpstreamResponse:
         upreq = strategy.convert_request(call.request, ctx)
-        resp = self.upstream.send(ctx.provider, strategy, upreq, limit)
+        acct.ttfb = None
+        acct.sent_at = sent = time.monotonic()
+        resp = self.upstream.send(ctx.provider, strategy, upreq, acct.settings.max_response_bytes)
+        acct.ttfb = time.monotonic() - sent
         if resp.status >= 400:
             try:
                 raw = resp.read()
@@ -302,11 +306,12 @@ class Relay:
     def _once(
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> CanonicalResponse:
-        resp = self._open(strategy, ctx, call, acct.settings.max_response_bytes)
+        resp = self._open(strategy, ctx, call, acct)
         try:
             raw = resp.read()
         finally:
             resp.close()
+        acct.upstream_seconds = time.monotonic() - (acct.sent_at or acct.started)
         try:
             body = loads(raw)
         except JSONDecodeError:
@@ -328,7 +333,7 @@ class Relay:
         acct: Accounting,
         client: ClientWatch | None,
     ) -> Iterator[StreamItem]:
-        resp = self._open(strategy, ctx, call, acct.settings.max_response_bytes)
+        resp = self._open(strategy, ctx, call, acct)
         events = strategy.stream(parse_stream(strategy.stream_framing, resp.iter_bytes()), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.

@@ -19,6 +19,7 @@ from ccrelay.core.dialect import Dialect, Route
 CORE_ROUTES = (
     Route("/", ("GET",), "root", kind="info"),
     Route("/health", ("GET",), "health", kind="info"),
+    Route("/metrics", ("GET",), "metrics", kind="info"),
     # One model list for every SDK that reads /v1/models (anthropic, openai, google-genai):
     # each dialect adds its own fields (Dialect.describe_model).
     Route("/v1/models", ("GET",), "models", kind="info"),
