@@ -17,14 +17,17 @@ from ccrelay.core.errors import RelayError, scrub
 from ccrelay.core.tokenlog import TokenLog
 
 if TYPE_CHECKING:
+    from ccrelay.core.bodylog import BodyRecord
     from ccrelay.core.config import Settings
 
 log = logging.getLogger("ccrelay.relay")
 
 
 def secrets_of(settings: Settings) -> tuple[str, ...]:
-    """Every key the config holds, for scrubbing messages that reach clients or logs."""
-    return tuple(p.api_key for p in settings.providers.values() if p.api_key)
+    """Every key the config holds (upstream keys, access keys), for scrubbing messages that
+    reach clients or logs."""
+    keys = [k for p in settings.providers.values() for k in p.api_keys]
+    return (*keys, *(a.key for a in settings.access_keys))
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Accounting:
     dialect: str
     group: str = "default"
     key: str = "-"
+    #: the request's bodies, when logging.bodies is on
+    record: BodyRecord | None = None
     #: called with (this, status) for every line written (metrics, per-key budgets)
     listeners: tuple[Callable[[Accounting, str], None], ...] = ()
     started: float = field(default_factory=time.monotonic)
@@ -115,6 +120,8 @@ class Accounting:
         for listener in self.listeners:
             listener(self, status)
         try:
-            self.tokenlog.write(self.settings.log_dir, self.fields(status, error))
+            self.tokenlog.write(
+                self.settings.log_dir, self.fields(status, error), keep_days=self.settings.keep_days
+            )
         except OSError as exc:
             log.error("cannot write the token log in %s: %s", self.settings.log_dir, exc)

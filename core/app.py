@@ -19,7 +19,8 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ccrelay.core.access import admit
-from ccrelay.core.accounting import Accounting
+from ccrelay.core.accounting import Accounting, secrets_of
+from ccrelay.core.bodylog import BodyLog, BodyRecord
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import Settings
 from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
@@ -72,6 +73,7 @@ class _Edge:
         self.started = time.time()
         self._table: RouteTable | None = None
         self.limits = KeyLimits()
+        self.bodylog = BodyLog()
         self.active = 0  # calls in flight, streams until their last byte
         self.streams = 0
         self.metrics = Metrics(
@@ -175,16 +177,32 @@ class _Edge:
             return self._rendered(dialect.render_count(tokens, call), headers)
         sock = request.environ.get(SOCKET_KEY)
         watch = ClientWatch(sock) if sock is not None else None
-        who = Who(dialect.name, scope.group, group, scope.key_name)
+        record = None
+        if settings.bodies_enabled:
+            record = BodyRecord(rid, dialect.name, request.path, settings.bodies_max_bytes,
+                                g.get("raw_body", b""))  # fmt: skip
+        who = Who(dialect.name, scope.group, group, scope.key_name, record)
         try:
             result = self.relay.run(settings, call, who, rid, watch)
         except ClientGone:
             return Response(status=499)  # nobody is listening; the log line says "cancelled"
+        except RelayError as err:
+            if record is not None:
+                record.back(dumps(dialect.render_error(err, rid).body))
+                self.bodylog.write(settings.log_dir, record, secrets_of(settings))
+            raise
         if isinstance(result, dict):
-            return self._rendered(dialect.render_response(result, call), headers)
+            response = self._rendered(dialect.render_response(result, call), headers)
+            if record is not None:
+                record.back(response.get_data())
+                self.bodylog.write(settings.log_dir, record, secrets_of(settings))
+            return response
         renderer = dialect.stream_renderer(call)
+        body = _render_stream(result, renderer)
+        if record is not None:
+            body = _tee_back(body, record, self.bodylog, settings)
         return Response(
-            _Counted(_render_stream(result, renderer), self),
+            _Counted(body, self),
             mimetype=renderer.content_type,
             headers={**_STREAM_HEADERS, **headers},
             direct_passthrough=True,
@@ -310,6 +328,8 @@ class _Edge:
             raise RelayError(413, f"request body exceeds {limit} bytes (limits.max_body_bytes)")
         if not raw:
             raise InvalidRequest("request body is empty; send a JSON object")
+        if settings.bodies_enabled:
+            g.raw_body = raw
         try:
             return loads(raw)
         except JSONDecodeError as exc:
@@ -406,6 +426,21 @@ class _Counted:
                 self._edge.active -= 1
                 self._edge.streams -= 1
                 self._edge = None
+
+
+def _tee_back(
+    body: Iterator[bytes], record: BodyRecord, bodylog: BodyLog, settings: Settings
+) -> Iterator[bytes]:
+    """The stream's bytes, kept for the body log, which is written when the stream ends."""
+    try:
+        for chunk in body:
+            record.back(chunk)
+            yield chunk
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+        bodylog.write(settings.log_dir, record, secrets_of(settings))
 
 
 def _render_stream(items: Iterator[StreamItem], renderer: Any) -> Iterator[bytes]:

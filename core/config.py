@@ -83,6 +83,11 @@ class Settings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE
     #: requests relayed at once; beyond, new ones get an overloaded error at once (0: no cap)
     max_concurrent: int = 0
+    #: ``logging.bodies``: record request and response bodies (core/bodylog.py)
+    bodies_enabled: bool = False
+    bodies_max_bytes: int = 256 * 1024
+    #: ``logging.keep_days``: delete token and body logs older than this (0: keep all)
+    keep_days: int = 0
     #: ``metrics``: GET /metrics on or off, and open without an access key or not
     metrics_enabled: bool = True
     metrics_public: bool = False
@@ -228,7 +233,15 @@ def _validate(
             raise ConfigError(f"{where}: no provider named {name!r} (defined: {known})")
 
     logging_raw = _mapping(raw.get("logging") or {}, "logging")
-    _no_unknown(logging_raw, {"level", "dir"}, "logging")
+    _no_unknown(logging_raw, {"level", "dir", "bodies", "keep_days"}, "logging")
+    bodies = _mapping(logging_raw.get("bodies") or {}, "logging.bodies")
+    _no_unknown(bodies, {"enabled", "max_bytes"}, "logging.bodies")
+    if not isinstance(bodies.get("enabled", False), bool):
+        raise ConfigError("logging.bodies.enabled: expected true or false")
+    bodies_max = _int(bodies.get("max_bytes", 256 * 1024), "logging.bodies.max_bytes")
+    keep_days = _int(logging_raw.get("keep_days", 0), "logging.keep_days")
+    if bodies_max < 1 or keep_days < 0:
+        raise ConfigError("logging: bodies.max_bytes must be positive and keep_days at least 0")
     level = _str(logging_raw.get("level", "INFO"), "logging.level").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise ConfigError(f"logging.level: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -317,6 +330,9 @@ def _validate(
         dialect_options=MappingProxyType(dialect_options),
         routing=routing,
         resilience=resilience,
+        bodies_enabled=bodies.get("enabled", False),
+        bodies_max_bytes=bodies_max,
+        keep_days=keep_days,
         metrics_enabled=metrics.get("enabled", True),
         metrics_public=metrics.get("public", False),
         groups=MappingProxyType(groups),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ccrelay.core.accounting import Accounting, secrets_of
+from ccrelay.core.bodylog import BodyRecord
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import ProviderConfig, Settings
 from ccrelay.core.dialect import ClientCall
@@ -52,6 +53,8 @@ class Who:
     group_name: str = "default"
     group: Group | None = None
     key_name: str = "-"
+    #: the request's bodies, when logging.bodies is on
+    record: BodyRecord | None = None
 
 
 def _plan(settings: Settings, group: Group | None, req: CanonicalRequest) -> Plan:
@@ -102,6 +105,7 @@ class Relay:
         acct = Accounting(
             settings, self.tokenlog, request_id, call.request["model"], call.stream, who.dialect,
             group=who.group_name, key=who.key_name, listeners=tuple(self.listeners),
+            record=who.record,
         )  # fmt: skip
         try:
             with client.guard() if client is not None else nullcontext():
@@ -283,6 +287,8 @@ class Relay:
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> UpstreamResponse:
         upreq = strategy.convert_request(call.request, ctx)
+        if acct.record is not None:
+            acct.record.attempt(ctx.provider.name, ctx.model, upreq.body)
         acct.ttfb = None
         acct.sent_at = sent = time.monotonic()
         resp = self.upstream.send(ctx.provider, strategy, upreq, acct.settings.max_response_bytes)
@@ -292,6 +298,8 @@ class Relay:
                 raw = resp.read()
             finally:
                 resp.close()
+            if acct.record is not None:
+                acct.record.answered(raw)
             try:
                 body: Any = loads(raw) if raw else ""
             except JSONDecodeError:
@@ -312,6 +320,8 @@ class Relay:
         finally:
             resp.close()
         acct.upstream_seconds = time.monotonic() - (acct.sent_at or acct.started)
+        if acct.record is not None:
+            acct.record.answered(raw)
         try:
             body = loads(raw)
         except JSONDecodeError:
@@ -334,7 +344,10 @@ class Relay:
         client: ClientWatch | None,
     ) -> Iterator[StreamItem]:
         resp = self._open(strategy, ctx, call, acct)
-        events = strategy.stream(parse_stream(strategy.stream_framing, resp.iter_bytes()), ctx)
+        chunks = resp.iter_bytes()
+        if acct.record is not None:
+            chunks = acct.record.tee_answer(chunks)
+        events = strategy.stream(parse_stream(strategy.stream_framing, chunks), ctx)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
         try:

@@ -7,12 +7,17 @@ reach it: callers pass only the fields listed in ``FIELDS``.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ccrelay.core.bodylog import prune
+
+log = logging.getLogger("ccrelay.tokenlog")
 
 FIELDS = (
     "request_id", "provider", "model", "client_model", "stream", "input_tokens",
@@ -32,8 +37,13 @@ class TokenLog:
         self._fd: int | None = None
         self._key: tuple[str, str] | None = None
 
-    def write(self, directory: Path, fields: dict[str, Any], level: str = "INFO") -> None:
-        """Append one line. ``fields`` keys outside ``FIELDS`` follow them (``error=...``)."""
+    def write(
+        self, directory: Path, fields: dict[str, Any], level: str = "INFO", keep_days: int = 0
+    ) -> None:
+        """Append one line. ``fields`` keys outside ``FIELDS`` follow them (``error=...``).
+
+        :param keep_days: when a new day's file opens, delete logs older than this (0: never).
+        """
         now = int(self._clock())
         second, stamp = self._stamp  # one strftime per second, not per request
         if now != second:
@@ -49,12 +59,15 @@ class TokenLog:
         line = (" | ".join(parts) + "\n").encode()
         day = stamp[:10]
         with self._lock:
-            fd = self._open(str(directory), day)
+            fd = self._open(str(directory), day, keep_days)
             os.write(fd, line)
 
-    def _open(self, directory: str, day: str) -> int:
+    def _open(self, directory: str, day: str, keep_days: int) -> int:
         key = (directory, day)
         if self._key != key or self._fd is None:
+            if keep_days:
+                for name in prune(Path(directory), keep_days):
+                    log.info("deleted %s (older than logging.keep_days = %s)", name, keep_days)
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
