@@ -1,0 +1,214 @@
+"""Usage statistics from the token logs: what ``ccrelay stats`` prints.
+
+Reads ``proxy_YYYY-MM-DD.log`` files (and ``.gz`` rotations) in the log folder, keeps the
+lines since a date, and sums per day, provider, model, client model, client (its protocol),
+access key or group:
+requests, errors, fallbacks, input / output / cache tokens, median and p95 duration, and
+cost when ``pricing`` gives per-million-token prices per model::
+
+    pricing:
+      deepseek-chat: {input: 0.27, output: 1.10, cache_read: 0.07}
+      "gpt-5*": {input: 1.25, output: 10.0}          # globs, first match wins
+
+A line that does not parse is counted as malformed and skipped. One compiled regex reads each
+line (the fields' order is fixed, newer fields are optional), so a month of logs, a million
+lines, takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: what ``--by`` can group on; ``client`` is the client's protocol (``anthropic``,
+#: ``openai_chat`` ...), ``key`` the access key's name
+BY = ("day", "provider", "model", "client_model", "client", "key", "group")
+
+_LINE = re.compile(
+    r"^(?P<day>\d{4}-\d\d-\d\d) [\d:]+ \| \w+ \| REQUEST \| request_id=[^ |]* \| "
+    r"provider=(?P<provider>[^ |]*) \| model=(?P<model>[^ |]*) \| client_model=(?P<client_model>[^|]*) \| "
+    r"stream=\w+ \| input_tokens=(?P<input>\d+) \| output_tokens=(?P<output>\d+) \| "
+    r"cache_read_tokens=(?P<cache>\d+) \| total_tokens=\d+ \| duration_ms=(?P<ms>\d+) \| "
+    r"status=(?P<status>\w+)"
+    # later fields are optional (older lines lack them); their values have no spaces
+    r"(?: \| dialect=(?P<client>[^ |]*))?(?: \| route=[^ |]*)?(?: \| group=(?P<group>[^ |]*))?"
+    r"(?: \| access_key=(?P<key>[^ |\n]*))?"
+)
+# positions in _LINE.groups(): day, provider, model, client_model, input, output, cache, ms,
+# status, client, group, key
+_GROUP_INDEX = {"day": 0, "provider": 1, "model": 2, "client_model": 3, "client": 9,
+                "group": 10, "key": 11}  # fmt: skip
+_FILE = re.compile(r"^proxy_(\d{4}-\d\d-\d\d)\.log(\.gz)?$")
+
+
+@dataclass
+class Row:
+    """Totals for one key (a day, a provider, ...)."""
+
+    requests: int = 0
+    errors: int = 0
+    fallbacks: int = 0
+    cancelled: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost: float = 0.0
+    durations: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = sorted(self.durations)
+        return {
+            "requests": self.requests,
+            "errors": self.errors,
+            "fallbacks": self.fallbacks,
+            "cancelled": self.cancelled,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "median_ms": _percentile(d, 0.5),
+            "p95_ms": _percentile(d, 0.95),
+            "cost": round(self.cost, 6),
+        }
+
+
+@dataclass
+class Report:
+    by: str
+    rows: dict[str, Row]
+    total: Row
+    lines: int = 0
+    malformed: int = 0
+    priced: bool = False
+
+
+def log_files(directory: Path, since: str) -> list[Path]:
+    """The token logs in ``directory`` from ``since`` (``YYYY-MM-DD``) on, oldest first."""
+    found = []
+    for path in Path(directory).iterdir():
+        m = _FILE.match(path.name)
+        if m and m.group(1) >= since:
+            found.append((m.group(1), path))
+    return [p for _, p in sorted(found)]
+
+
+def read_lines(paths: Iterable[Path]) -> Iterator[str]:
+    for path in paths:
+        opener: Any = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            yield from f
+
+
+def summarize(
+    lines: Iterable[str],
+    by: str = "day",
+    since: str = "",
+    pricing: Mapping[str, Mapping[str, float]] | None = None,
+) -> Report:
+    """Totals per ``by`` key over the lines on or after ``since``."""
+    if by not in BY:
+        raise ValueError(f"--by must be one of {', '.join(BY)}")
+    price_of = _Pricing(pricing or {})
+    rows: dict[str, Row] = {}
+    report = Report(by, rows, Row(), priced=bool(pricing))
+    match = _LINE.match
+    index = _GROUP_INDEX[by]
+    n = malformed = 0
+    for line in lines:
+        n += 1
+        m = match(line)
+        if m is None:
+            if line.strip():
+                malformed += 1
+            continue
+        g = m.groups()
+        if g[0] < since:
+            continue
+        key = g[index] or "-"
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row()
+        status = g[8]
+        if status == "fallback":
+            row.fallbacks += 1
+        else:
+            row.requests += 1
+            if status == "error":
+                row.errors += 1
+            elif status == "cancelled":
+                row.cancelled += 1
+        inp, out, cache = int(g[4]), int(g[5]), int(g[6])
+        row.input_tokens += inp
+        row.output_tokens += out
+        row.cache_read_tokens += cache
+        if pricing:
+            row.cost += price_of(g[2], inp, out, cache)
+        row.durations.append(int(g[7]))
+    report.lines, report.malformed = n, malformed
+    total = report.total
+    for row in rows.values():
+        for name in ("requests", "errors", "fallbacks", "cancelled", "input_tokens",
+                     "output_tokens", "cache_read_tokens", "cost"):  # fmt: skip
+            setattr(total, name, getattr(total, name) + getattr(row, name))
+        total.durations += row.durations
+    return report
+
+
+class _Pricing:
+    """Per-million-token prices by model (exact names first, then globs in order)."""
+
+    def __init__(self, table: Mapping[str, Mapping[str, float]]) -> None:
+        self.exact = {k: v for k, v in table.items() if not any(c in k for c in "*?[")}
+        self.globs = [(re.compile(fnmatch.translate(k)), v) for k, v in table.items()
+                      if k not in self.exact]  # fmt: skip
+        self.cache: dict[str, Mapping[str, float] | None] = {}
+
+    def __call__(self, model: str, inp: int, out: int, cache: int) -> float:
+        price = self.cache.get(model, _UNSET)
+        if price is _UNSET:
+            price = self.exact.get(model)
+            if price is None:
+                price = next((v for rx, v in self.globs if rx.match(model)), None)
+            self.cache[model] = price
+        if not price:
+            return 0.0
+        return (
+            inp * price.get("input", 0.0)
+            + out * price.get("output", 0.0)
+            + cache * price.get("cache_read", price.get("input", 0.0))
+        ) / 1_000_000
+
+
+_UNSET: Any = object()
+
+
+def _percentile(sorted_values: list[int], q: float) -> int:
+    if not sorted_values:
+        return 0
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def table(report: Report) -> str:
+    """A plain-text table for people."""
+    cols = ["requests", "errors", "fallbacks", "input_tokens", "output_tokens",
+            "cache_read_tokens", "median_ms", "p95_ms"] + (["cost"] if report.priced else [])  # fmt: skip
+    head = [report.by, *cols]
+    body = [[k, *(_fmt(r.as_dict()[c]) for c in cols)] for k, r in sorted(report.rows.items())]
+    body.append(["total", *(_fmt(report.total.as_dict()[c]) for c in cols)])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
+    lines = ["  ".join(str(x).rjust(w) if i else str(x).ljust(w)
+                       for i, (x, w) in enumerate(zip(row, widths, strict=False)))
+             for row in [head, *body]]  # fmt: skip
+    if report.malformed:
+        lines.append(f"({report.malformed} malformed lines skipped)")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    return f"{value:,}"
