@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ccrelay.core import compat
 from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.client import ClientGone, ClientWatch
 from ccrelay.core.config import ProviderConfig, Settings
@@ -257,7 +258,7 @@ class Relay:
                 continue
             model = target.model or pcfg.model or req["model"]
             ctx = RequestContext(pcfg, model, req["model"], call.forward_headers, request_id)
-            upreq = strategy.count_tokens_request(req, ctx)
+            upreq = strategy.count_tokens_request(compat.request(call, ctx), ctx)
             if upreq is None:
                 break
             try:
@@ -281,7 +282,7 @@ class Relay:
     def _open(
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, limit: int
     ) -> UpstreamResponse:
-        upreq = strategy.convert_request(call.request, ctx)
+        upreq = strategy.convert_request(compat.request(call, ctx), ctx)
         resp = self.upstream.send(ctx.provider, strategy, upreq, limit)
         if resp.status >= 400:
             try:
@@ -315,7 +316,7 @@ class Relay:
                 f"provider {ctx.provider.name}: answer is not JSON: {raw[:200]!r}",
                 retryable=True,
             ) from None
-        out = strategy.convert_response(body, ctx)
+        out = compat.response(call, ctx, strategy.convert_response(body, ctx))
         acct.take_usage(out.get("usage"))
         acct.write("success")
         return out
@@ -330,6 +331,7 @@ class Relay:
     ) -> Iterator[StreamItem]:
         resp = self._open(strategy, ctx, call, acct.settings.max_response_bytes)
         events = strategy.stream(parse_stream(strategy.stream_framing, resp.iter_bytes()), ctx)
+        events = compat.events(call, ctx, events)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
         try:
