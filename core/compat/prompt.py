@@ -51,7 +51,7 @@ write your answer.
 message, one <tool_result id="..." name="..."> block per call (with error="true" when the \
 tool failed). Never write a <tool_result> yourself."""
 
-_SEVERAL = "- To call several tools at once, write one block after the other; they run in order."
+_SEVERAL = "- To call several tools at once, write one block after the other."
 _ONE = "- Call at most one tool per answer."
 
 
@@ -104,7 +104,7 @@ def tools_prompt(tools: list[Any], choice: dict[str, Any], single: bool) -> str:
 
 def render_call(name: str, args: Any) -> str:
     """A call as the model writes it (the history shows calls in the model's own format)."""
-    return f"{OPEN}\n{dumps_str({'name': name, 'arguments': args})}\n{CLOSE}"
+    return f'{OPEN}\n{{"name": {dumps_str(name)}, "arguments": {dumps_str(args)}}}\n{CLOSE}'
 
 
 # --- helpers --------------------------------------------------------------------------------
