@@ -88,7 +88,7 @@ def test_claude_code_tool_loop_through_an_openai_backend(start_relay, backend, t
     assert "tools" not in sent.body and "tool_choice" not in sent.body
     system = sent.body["messages"][0]
     assert system["role"] == "system" and "<tool_call>" in system["content"]
-    assert all(f"## {t['name']}\n" in system["content"] for t in body["tools"])
+    assert all(f'<tool name="{t["name"]}">\n' in system["content"] for t in body["tools"])
     assert sent.body["model"] == "qwen-local"
 
     # Claude Code runs the tool, then sends the result back with the whole conversation.

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccrelay.core.compat import CallParser, ToolCall, compat_request
-from ccrelay.core.config import ConfigError, load_settings
+from ccrelay.core.compat import CallParser, ToolCall, applies, compat_request
+from ccrelay.core.config import ConfigError, ProviderConfig, load_settings
+from ccrelay.core.dialect import ClientCall
 from ccrelay.core.errors import Unsupported
+from ccrelay.core.provider import RequestContext
 from tests.conftest import FIXTURES
 
 TOOLS = [
@@ -43,9 +45,11 @@ def test_tools_leave_the_request_and_enter_the_system_prompt():
     assert "tools" not in out and "tool_choice" not in out
     assert out["system"][0] == {"type": "text", "text": "Be brief."}
     prompt = out["system"][1]["text"]
-    assert "## Write\nWrite a file to the local filesystem.\nArguments schema: {" in prompt
+    assert (
+        '<tool name="Write">\nWrite a file to the local filesystem.\nArguments schema: {' in prompt
+    )
     assert '"required":["file_path","content"]' in prompt and "$schema" not in prompt
-    assert "## Bash" in prompt and "<tool_call>" in prompt and "</tool_call>" in prompt
+    assert '<tool name="Bash">' in prompt and "<tool_call>" in prompt and "</tool_call>" in prompt
     # the example in the prompt is itself a valid call in the format the parser reads
     parser = CallParser({"Write", "Bash"})
     calls = [s for s in parser.feed(prompt[prompt.index("Example") :]) + parser.flush()
@@ -110,7 +114,7 @@ def test_claude_code_second_turn_history_becomes_text():
     assert result["cache_control"] == {"type": "ephemeral"}
     assert out["messages"][1] == body["messages"][1]  # Claude Code's role: system message
     prompt = out["system"][-1]["text"]
-    assert all(f"## {t['name']}\n" in prompt for t in body["tools"])
+    assert all(f'<tool name="{t["name"]}">\n' in prompt for t in body["tools"])
 
 
 def test_mixed_turns_errors_and_attachments():
@@ -168,3 +172,18 @@ def test_tool_mode_config_key(tmp_path):
         ConfigError, match=r"providers\.local\.tool_mode: expected native or compat, got \"xml\""
     ):
         load_settings(write_config(tmp_path, "xml"), environ={})
+
+
+def test_compat_applies_per_call_or_per_provider():
+    def ctx(mode: str) -> RequestContext:
+        return RequestContext(
+            ProviderConfig("p", "openai", "http://x", tool_mode=mode), "m", "m", {}, "r"
+        )
+
+    native, compat = (
+        ClientCall(request=request()),
+        ClientCall(request=request(), tool_mode="compat"),
+    )
+    assert not applies(native, ctx("native"))
+    assert applies(native, ctx("compat"))  # the provider needs it
+    assert applies(compat, ctx("native"))  # a group or the compat_mode path asks for it

@@ -5,7 +5,7 @@ backend without function calling:
 
 | field | becomes |
 |---|---|
-| ``tools`` | removed; each custom tool described in a system block: name, description, the JSON schema of its input (``$schema`` left out: metadata, not meaning) |
+| ``tools`` | removed; each custom tool described in a system block as ``<tool name="..">description, JSON schema of its input</tool>`` (``$schema`` left out: metadata, not meaning) |
 | ``tools[]`` with a server ``type`` (``web_search_...``, ``bash_...``) | rejected (400): they run on Anthropic's servers, no prompt can stand in |
 | ``tool_choice`` auto / absent | removed |
 | ``tool_choice`` any / tool | removed; an instruction to call some tool / that tool |
@@ -80,17 +80,18 @@ def compat_request(req: CanonicalRequest) -> CanonicalRequest:
 def tools_prompt(tools: list[Any], choice: dict[str, Any], single: bool) -> str:
     """The system text that describes ``tools`` and the calling format."""
     parts = [
-        "# Tools\n\nYou can call the tools below. Each is given by its name, a description "
-        "and the JSON schema of its arguments."
+        "# Tools\n\nYou can call the tools below. Each <tool> element gives a tool's name, "
+        "what it does, and the JSON schema of its arguments."
     ]
     for tool in tools:
         schema = tool.get("input_schema") or {"type": "object"}
         if "$schema" in schema:
             schema = {k: v for k, v in schema.items() if k != "$schema"}
         desc = (tool.get("description") or "").strip()
+        # A tag, not a heading: tool descriptions carry headings of their own.
         parts.append(
-            f"## {tool['name']}\n{desc + chr(10) if desc else ''}"
-            f"Arguments schema: {dumps_str(schema)}"
+            f'<tool name="{_attr(tool["name"])}">\n{desc + chr(10) if desc else ""}'
+            f"Arguments schema: {dumps_str(schema)}\n</tool>"
         )
     parts.append(_FORMAT.replace("{several}", _ONE if single else _SEVERAL))
     parts.append(_examples(tools, single))
