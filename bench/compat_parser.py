@@ -7,22 +7,23 @@ relay wraps around a compat attempt's events) and through a bare pass-through ge
 the difference, divided by the number of deltas, is what compat mode adds per delta. The
 best of ``--repeat`` runs is reported (the machine is shared; the minimum is the least
 disturbed). For scale: the OpenAI strategy's own conversion of one chunk, SSE parse to
-canonical event, is measured the same way.
+canonical event, is measured the same way; and so is the request side (``compat_request``,
+once per attempt) beside the cost of one JSON round trip of the same body.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
 
-from ccrelay.core.compat import compat_events  # noqa: E402
+from ccrelay.core.compat import compat_events, compat_request  # noqa: E402
+from ccrelay.core.jsonutil import dumps, loads  # noqa: E402
 from ccrelay.core.provider import SSEEvent  # noqa: E402
 from ccrelay.providers.openai.stream import convert_stream  # noqa: E402
 
@@ -112,6 +113,16 @@ def main() -> None:
     for name, n, us, calls in rows:
         print(f"{name:48} {n:7d} {us:15.2f} {calls:6d}")
     print(f"{'(scale) openai strategy, us per chunk':48} {len(sse):7d} {strat:15.2f}")
+
+    # Once per attempt: the request side, with Claude Code's 24 tools and a tool result.
+    fixture = (
+        ROOT / "tests" / "fixtures" / "claude_code" / "02_messages_turn2_tool_result_stream.json"
+    )
+    body = json.loads(fixture.read_text())["body"]
+    per_req = best(lambda: [compat_request(body) for _ in range(50)], args.repeat) / 50 * 1e6
+    parse = best(lambda: [loads(dumps(body)) for _ in range(50)], args.repeat) / 50 * 1e6
+    print(f"\ncompat_request, Claude Code turn 2 (24 tools): {per_req:.0f} us per attempt")
+    print(f"(scale) encoding and decoding that body's JSON once: {parse:.0f} us")
 
 
 if __name__ == "__main__":
