@@ -268,3 +268,23 @@ def test_openai_sdk_chat_tool_loop(start_relay, backend, tmp_path):
     turn2 = backend.seen[1].body["messages"]
     assert "tools" not in backend.seen[1].body
     assert any("<tool_result" in json.dumps(m) for m in turn2 if m["role"] == "user")
+
+
+def test_a_compat_group_and_the_compat_mode_path(start_relay, backend):
+    """A group with ``tool_mode: compat``, and ``/compat_mode/`` on a native provider's path."""
+    cfg = config(backend, mode="native")
+    cfg["groups"] = {"local": {"tool_mode": "compat"}}
+    relay = start_relay(cfg)
+    for prefix in ("/local", "/compat_mode", "/local/compat_mode"):
+        backend.answer(Answer(text=call("Bash", {"command": "ls"})))
+        client = anthropic.Anthropic(base_url=relay.url + prefix, api_key="k", max_retries=0)
+        with client.messages.stream(model="m", max_tokens=100, tools=TOOLS,
+                                    messages=[{"role": "user", "content": "list"}]) as stream:  # fmt: skip
+            msg = stream.get_final_message()
+        assert [(b.type, b.name, b.input) for b in msg.content] == [
+            ("tool_use", "Bash", {"command": "ls"})], prefix  # fmt: skip
+        assert backend.seen[-1].status == 200 and "tools" not in backend.seen[-1].body
+    # without either, the native provider passes the tools on (and this backend refuses them)
+    with pytest.raises(anthropic.BadRequestError):
+        sdk(relay).messages.create(model="m", max_tokens=100, tools=TOOLS,
+                                   messages=[{"role": "user", "content": "list"}])  # fmt: skip
