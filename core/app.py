@@ -169,6 +169,8 @@ class _Edge:
         group = settings.groups.get(scope.group)
         if group is not None:
             call.request = shape(call.request, group)
+        if scope.compat or (group is not None and group.tool_mode == "compat"):
+            call.tool_mode = "compat"  # every attempt then runs in tool compat mode (core/compat)
         for warning in call.warnings:
             log.warning("request %s (%s): %s", rid, dialect.name, warning)
         headers = {"request-id": rid, **call.response_headers}

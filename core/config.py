@@ -54,6 +54,9 @@ class ProviderConfig:
     connect_timeout: float = 10.0
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``compat``: tools go to this provider as prompt text, calls come back parsed from
+    #: its text (core/compat/); ``native``: the strategy converts tools as they are
+    tool_mode: str = "native"
     #: why the provider cannot serve ("" when it can), e.g. an unset ``${VAR}`` key
     problem: str = ""
 
@@ -124,7 +127,7 @@ _TOP_KEYS = {
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
-    "headers", "options",
+    "headers", "options", "tool_mode",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -417,6 +420,7 @@ def _provider(
             }
         ),
         options=MappingProxyType(dict(options)),
+        tool_mode=_tool_mode(section.get("tool_mode", "native"), f"{where}.tool_mode"),
         problem="; ".join(problems),
     )
 
@@ -484,6 +488,15 @@ def _number(value: Any, where: str) -> float:
     if value <= 0:
         raise ConfigError(f"{where}: expected a positive number, got {_show(value)}")
     return float(value)
+
+
+def _tool_mode(value: Any, where: str) -> str:
+    if value not in ("native", "compat"):
+        raise ConfigError(
+            f"{where}: expected native or compat, got {_show(value)} (compat: for models "
+            "without function calling, tools are described in the prompt)"
+        )
+    return str(value)
 
 
 def _no_unknown(section: Mapping[str, Any], allowed: set[str], where: str) -> None:

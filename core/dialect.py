@@ -92,6 +92,9 @@ class ClientCall:
         options, id maps, the original body when it must be stored, ...).
     :param response_headers: headers the dialect wants on the answer (a warning header, say).
     :param warnings: one log line each (what was left out, and why).
+    :param tool_mode: ``compat`` runs every attempt of this call in tool compat mode (a
+        group's ``tool_mode``, the ``/{group}/compat_mode/...`` path); with ``native`` each
+        provider's own ``tool_mode`` decides (``core/compat/``).
     """
 
     request: CanonicalRequest
@@ -102,6 +105,7 @@ class ClientCall:
     state: dict[str, Any] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    tool_mode: Literal["native", "compat"] = "native"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ccrelay.core import compat
 from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.bodylog import BodyRecord
 from ccrelay.core.client import ClientGone, ClientWatch
@@ -262,7 +263,7 @@ class Relay:
                 continue
             model = target.model or pcfg.model or req["model"]
             ctx = RequestContext(pcfg, model, req["model"], call.forward_headers, request_id)
-            upreq = strategy.count_tokens_request(req, ctx)
+            upreq = strategy.count_tokens_request(compat.request(call, ctx), ctx)
             if upreq is None:
                 break
             try:
@@ -286,7 +287,7 @@ class Relay:
     def _open(
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> UpstreamResponse:
-        upreq = strategy.convert_request(call.request, ctx)
+        upreq = strategy.convert_request(compat.request(call, ctx), ctx)
         if acct.record is not None:
             acct.record.attempt(ctx.provider.name, ctx.model, upreq.body)
         acct.ttfb = None
@@ -330,7 +331,7 @@ class Relay:
                 f"provider {ctx.provider.name}: answer is not JSON: {raw[:200]!r}",
                 retryable=True,
             ) from None
-        out = strategy.convert_response(body, ctx)
+        out = compat.response(call, ctx, strategy.convert_response(body, ctx))
         acct.take_usage(out.get("usage"))
         acct.write("success")
         return out
@@ -348,6 +349,7 @@ class Relay:
         if acct.record is not None:
             chunks = acct.record.tee_answer(chunks)
         events = strategy.stream(parse_stream(strategy.stream_framing, chunks), ctx)
+        events = compat.events(call, ctx, events)
         # Take the first event before committing to this provider: an upstream that says 200
         # and then fails at once still lets the next provider answer.
         try:
