@@ -168,22 +168,21 @@ class _Pricing:
         self.cache: dict[str, Mapping[str, float] | None] = {}
 
     def __call__(self, model: str, inp: int, out: int, cache: int) -> float:
-        price = self.cache.get(model, _UNSET)
-        if price is _UNSET:
+        if model in self.cache:
+            price = self.cache[model]
+        else:
             price = self.exact.get(model)
             if price is None:
                 price = next((v for rx, v in self.globs if rx.match(model)), None)
             self.cache[model] = price
         if not price:
             return 0.0
-        return (
+        cost: float = (
             inp * price.get("input", 0.0)
             + out * price.get("output", 0.0)
             + cache * price.get("cache_read", price.get("input", 0.0))
-        ) / 1_000_000
-
-
-_UNSET: Any = object()
+        )
+        return cost / 1_000_000
 
 
 def _percentile(sorted_values: list[int], q: float) -> int:
