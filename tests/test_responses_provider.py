@@ -481,3 +481,15 @@ def test_check_options():
         {"reasoning": "yes", "max_output_tokens": 8, "reasoning_summary": "long"}
     )
     assert len(problems) == 3 and problems[0].startswith("reasoning:")
+
+
+def test_reasoning_source_follows_the_key_only_when_keys_rotate():
+    from ccrelay.providers.responses.reasoning import source_for
+
+    one = ProviderConfig(name="a", type="responses", base_url=BASE + "/", api_key="k1",
+                         api_keys=("k1",))  # fmt: skip
+    assert source_for(one) == SOURCE
+    two = [ProviderConfig(name="a", type="responses", base_url=BASE, api_key=k,
+                          api_keys=("k1", "k2")) for k in ("k1", "k2")]  # fmt: skip
+    assert len({source_for(p) for p in two} | {SOURCE}) == 3
+    assert all("k1" not in source_for(p) for p in two)

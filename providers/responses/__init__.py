@@ -20,7 +20,7 @@ from ccrelay.providers.openai.names import renames
 from .convert_request import build_body
 from .convert_response import to_canonical
 from .options import OPTION_KEYS, check, resolve
-from .reasoning import ORIGIN, source_of
+from .reasoning import ORIGIN, source_for
 from .side import merge_side
 from .stream import convert_stream
 
@@ -62,7 +62,7 @@ class ResponsesProvider(Provider):
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = resolve(ctx.model, ctx.provider.options)
-        source = ctx.state["source"] = source_of(ctx.provider.base_url)
+        source = ctx.state["source"] = source_for(ctx.provider)
         body = build_body(req, ctx.model, opts, source)
         side = ctx.side_for(self.protocol)
         if side:
@@ -77,7 +77,7 @@ class ResponsesProvider(Provider):
             ctx.client_model,
             ctx.request_id,
             ctx.state.get("tool_names", {}),
-            ctx.state.get("source") or source_of(ctx.provider.base_url),
+            ctx.state.get("source") or source_for(ctx.provider),
         )
 
     def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
@@ -86,7 +86,7 @@ class ResponsesProvider(Provider):
             ctx.client_model,
             ctx.request_id,
             ctx.state.get("tool_names", {}),
-            ctx.state.get("source") or source_of(ctx.provider.base_url),
+            ctx.state.get("source") or source_for(ctx.provider),
         )
 
     def map_error(self, status: int, body: Any, headers: Mapping[str, str]) -> RelayError:

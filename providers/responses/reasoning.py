@@ -9,10 +9,12 @@ whose text is the item's summary and whose ``signature`` is the tagged payload
     ccrelay:openai_responses:{"enc":"<encrypted_content>","src":"<8 hex>","summary":["..."]}
 
 - ``enc``: the item's ``encrypted_content``, opaque, returned unchanged;
-- ``src``: a short hash of the provider's ``base_url``: encrypted content only verifies at the
-  organisation that made it (``invalid_encrypted_content`` otherwise), so a reasoning item is
-  replayed only to the upstream that produced it and dropped when a fallback provider of the
-  same protocol answers the next turn;
+- ``src``: a short hash of the provider's ``base_url`` (and of the key, when the provider has
+  several, which may belong to different organisations): encrypted content only verifies at
+  the organisation that made it (``invalid_encrypted_content``, a 400, otherwise), so a
+  reasoning item is replayed only to the upstream that produced it and dropped when a
+  fallback provider of the same protocol, or another of its keys, answers the next turn
+  (the chain of thought is lost for that turn, the request still succeeds);
 - ``summary``: the summary texts exactly as received (the thinking text is their join, which a
   client may show or trim; the replayed item must be the original).
 
@@ -27,15 +29,24 @@ import hashlib
 from typing import Any
 
 from ccrelay.core import signatures
+from ccrelay.core.config import ProviderConfig
 from ccrelay.core.jsonutil import JSONDecodeError, dumps_str, loads
 from ccrelay.core.types import ThinkingBlock
 
 ORIGIN = "openai_responses"
 
 
-def source_of(base_url: str) -> str:
-    """The short identity of an upstream that ``src`` records (not a secret: a URL hash)."""
-    return hashlib.blake2b(base_url.rstrip("/").encode(), digest_size=4).hexdigest()
+def source_of(base_url: str, key: str = "") -> str:
+    """The short identity of an upstream that ``src`` records: 32 bits of a hash, which
+    tells nothing usable about the key."""
+    seed = base_url.rstrip("/") + ("\n" + key if key else "")
+    return hashlib.blake2b(seed.encode(), digest_size=4).hexdigest()
+
+
+def source_for(provider: ProviderConfig) -> str:
+    """``source_of`` for a provider: its URL, plus the key when it rotates several."""
+    several = len(provider.api_keys) > 1
+    return source_of(provider.base_url, provider.api_key if several else "")
 
 
 def summary_texts(item: dict[str, Any]) -> list[str]:
