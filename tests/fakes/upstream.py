@@ -155,7 +155,8 @@ class FakeUpstream:
 
     def answer(self, rec: Recorded) -> Reply | None:
         """The reply for ``rec`` (called under the lock): the next scripted one, else the
-        default. Subclasses that check requests as a real vendor would override this."""
+        ``responder``'s, else the default. Subclasses that check requests as a real vendor
+        would (``tests/fakes/azure.py``) override this."""
         if self.replies:
             return self.replies.pop(0)
         if self.responder is not None:
