@@ -19,6 +19,7 @@ import yaml
 
 from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
 from ccrelay.core.groups import Group, GroupError, parse_groups
+from ccrelay.core.presets import Preset, with_preset
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
 from ccrelay.core.routes import CORE_ROUTES
@@ -127,7 +128,7 @@ _TOP_KEYS = {
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
-    "headers", "options", "tool_mode",
+    "headers", "options", "tool_mode", "preset",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -158,6 +159,7 @@ def load_settings(
     strategies: Callable[[], Mapping[str, type[Provider]]] = dict,
     dialects: Callable[[], Mapping[str, Any]] = dict,
     environ: Mapping[str, str] | None = None,
+    presets: Callable[[], Mapping[str, Preset]] = dict,
 ) -> Settings:
     """Read, substitute and validate the config at ``path``.
 
@@ -167,6 +169,7 @@ def load_settings(
         ``dialects.<name>`` sections).
     :param environ: the environment (``os.environ`` by default); a ``.env`` beside the
         config fills in what it lacks.
+    :param presets: returns the registered vendor presets by name (``preset:`` sections).
     :raises ConfigError: naming the path of the first problem.
     """
     path = Path(path)
@@ -182,7 +185,7 @@ def load_settings(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return _validate(raw, path, env, strategies(), dialects())
+    return _validate(raw, path, env, strategies(), dialects(), presets())
 
 
 def _validate(
@@ -191,6 +194,7 @@ def _validate(
     env: Mapping[str, str],
     types: Mapping[str, type[Provider]],
     dialects: Mapping[str, Any],
+    presets: Mapping[str, Preset] | None = None,
 ) -> Settings:
     raw = dict(raw)
     providers_raw = _mapping(raw.pop("providers", None) or {}, "providers")
@@ -210,7 +214,7 @@ def _validate(
 
     providers: dict[str, ProviderConfig] = {}
     for name, section in providers_raw.items():
-        providers[str(name)] = _provider(str(name), section, env, types)
+        providers[str(name)] = _provider(str(name), section, env, types, presets or {})
 
     sel = _mapping(raw.get("provider") or {}, "provider")
     _no_unknown(sel, {"name", "fallback_providers"}, "provider")
@@ -344,10 +348,19 @@ def _validate(
 
 
 def _provider(
-    name: str, section: Any, env: Mapping[str, str], types: Mapping[str, type[Provider]]
+    name: str,
+    section: Any,
+    env: Mapping[str, str],
+    types: Mapping[str, type[Provider]],
+    presets: Mapping[str, Preset],
 ) -> ProviderConfig:
     where = f"providers.{name}"
     section = _mapping(section, where)
+    if "preset" in section:  # the vendor's defaults under the section's own keys
+        try:
+            section = with_preset(section, presets, where, types)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     _no_unknown(section, _PROVIDER_KEYS, where)
     problems: list[str] = []
 

@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ccrelay.core.dialect import Dialect
+    from ccrelay.core.presets import Preset
     from ccrelay.core.provider import Provider
 
 PROJECT = "ccrelay"
@@ -21,6 +22,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 RegisterProvider = Callable[["type[Provider]"], None]
 RegisterDialect = Callable[["type[Dialect]"], None]
+RegisterPreset = Callable[["Preset"], None]
 
 
 @hookspec
@@ -55,4 +57,24 @@ def ccrelay_register_dialects(register: RegisterDialect) -> None:
         @hookimpl
         def ccrelay_register_dialects(register):
             register(MyDialect)
+    """
+
+
+@hookspec
+def ccrelay_register_presets(register: RegisterPreset) -> None:
+    """Offer vendor presets: defaults a ``preset: <name>`` provider section starts from.
+
+    :param register: call ``register(Preset(...))`` (``core/presets.py``) once per preset.
+        Its ``name`` is what ``providers.<x>.preset`` selects; the section's own keys
+        override the preset's. A name registered twice is an error reported with both
+        plugin names (the first registration stays).
+    :return: nothing; results are ignored.
+
+    Example::
+
+        @hookimpl
+        def ccrelay_register_presets(register):
+            register(Preset(name="myvendor", type="openai",
+                            base_url="https://api.myvendor.example/v1",
+                            api_key="${MYVENDOR_API_KEY}"))
     """

@@ -27,6 +27,7 @@ import pluggy
 from ccrelay.core import dialects as builtin_dialects
 from ccrelay.core import hookspecs
 from ccrelay.core.dialect import Dialect
+from ccrelay.core.presets import Preset, collect_presets
 from ccrelay.core.provider import Provider
 
 log = logging.getLogger("ccrelay.plugins")
@@ -53,6 +54,7 @@ class _State:
     dialects: Mapping[str, Dialect] = field(default_factory=dict)
     plugins: tuple[PluginInfo, ...] = ()
     problems: tuple[PluginProblem, ...] = ()
+    presets: Mapping[str, Preset] = field(default_factory=dict)
 
 
 def make_plugin_manager() -> pluggy.PluginManager:
@@ -105,6 +107,11 @@ class Registry:
     def dialects(self) -> Mapping[str, Dialect]:
         """The loaded client dialects by name, in registration order."""
         return self._state.dialects
+
+    @property
+    def presets(self) -> Mapping[str, Preset]:
+        """The registered vendor presets by name (``core/presets.py``)."""
+        return self._state.presets
 
     # --- loading --------------------------------------------------------------------------
 
@@ -175,6 +182,8 @@ class Registry:
                 )
         for name, offered in dialect_plugins.items():
             per_plugin.setdefault(name, []).extend(offered)
+        presets, preset_problems = collect_presets(pm)
+        problems += [PluginProblem(plugin, reason) for plugin, reason in preset_problems]
         # pluggy calls hooks last-registered first; report plugins in load order.
         plugins = tuple(
             PluginInfo(name, sources.get(name, "?"), tuple(per_plugin.get(name, ())))
@@ -187,6 +196,7 @@ class Registry:
             MappingProxyType(dialects),
             plugins,
             tuple(problems),
+            MappingProxyType(presets),
         )
 
     def _candidates(self) -> Iterable[tuple[str, str, Any]]:

@@ -48,6 +48,7 @@ class ConfigStore:
             self.path,
             strategies=lambda: self.registry.classes,
             dialects=lambda: self.registry.dialects,
+            presets=lambda: self.registry.presets,
         )
         self._digest = digest
         return settings

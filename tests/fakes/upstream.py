@@ -86,12 +86,7 @@ class FakeUpstream:
                 )
                 with fake._lock:
                     fake.requests.append(rec)
-                    if fake.replies:
-                        reply = fake.replies.pop(0)
-                    elif fake.responder is not None:
-                        reply = fake.responder(rec)
-                    else:
-                        reply = fake.default
+                    reply = fake.answer(rec)
                 if reply is None:
                     reply = Reply(
                         500, json={"error": {"message": "fake upstream: no reply scripted"}}
@@ -157,6 +152,16 @@ class FakeUpstream:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, rec: Recorded) -> Reply | None:
+        """The reply for ``rec`` (called under the lock): the next scripted one, else the
+        ``responder``'s, else the default. Subclasses that check requests as a real vendor
+        would (``tests/fakes/azure.py``) override this."""
+        if self.replies:
+            return self.replies.pop(0)
+        if self.responder is not None:
+            return self.responder(rec)
+        return self.default
 
     def reply(self, *replies: Reply) -> None:
         with self._lock:
