@@ -68,7 +68,7 @@ class RelayProcess:
             self._out.flush()
         return self.output.read_text(errors="replace")
 
-    def token_lines(self, expect: int = 1, timeout: float = 3.0) -> list[str]:
+    def token_lines(self, expect: int = 1, timeout: float = 10.0) -> list[str]:
         """The token log's lines, waiting up to ``timeout`` for at least ``expect`` of them
         (a stream's line is written just after its last byte reaches the client)."""
         deadline = time.monotonic() + timeout
