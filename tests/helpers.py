@@ -106,3 +106,41 @@ def write_plugin(folder: Path, name: str, files: dict[str, str] | str) -> Path:
         tmp.write_text(textwrap.dedent(source))
         tmp.replace(pkg / fname)
     return pkg
+
+
+def tagged_plugin(name: str, tag: str | None = None, *, tag_from_module: bool = False) -> str:
+    """The source of a complete strategy plugin: strategy ``name`` speaks Anthropic upstream
+    and prefixes every answer's text with ``[tag]`` (default: the name), so a test can see
+    which plugin, and which version of its code, served a request.
+
+    :param tag_from_module: read the tag from the plugin's submodule ``tag.py`` (``TAG``)
+        instead, to test that a changed submodule is imported again.
+    """
+    if tag_from_module:
+        tag_line = "from .tag import TAG"
+    else:
+        tag_line = f"TAG = {tag or name!r}"
+    return f"""
+from ccrelay.core.hookspecs import hookimpl
+from ccrelay.core.provider import Provider, UpstreamRequest
+{tag_line}
+
+
+class Tagged(Provider):
+    name = {name!r}
+
+    def convert_request(self, req, ctx):
+        return UpstreamRequest("/v1/messages", {{**req, "model": ctx.model}}, False)
+
+    def convert_response(self, body, ctx):
+        body["content"][0]["text"] = f"[{{TAG}}] " + body["content"][0]["text"]
+        return body
+
+    def stream(self, events, ctx):
+        raise NotImplementedError
+
+
+@hookimpl
+def ccrelay_register_providers(register):
+    register(Tagged)
+"""

@@ -101,3 +101,24 @@ def test_streams_still_running_at_the_shutdown_deadline_end_with_an_error_event(
     line = relay.token_lines()[0]
     assert "status=error" in line and "shutting down" in line
     assert upstream.requests[0].closed.wait(3)
+
+
+def test_a_bad_option_value_stops_start_up_naming_its_path(tmp_path):
+    config = one_provider("openai", "http://127.0.0.1:9", options={"max_stop_sequences": "x"})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = run_main("--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'ccrelay: bad config: providers.up.options.max_stop_sequences: expected an integer, got "x"'
+    )
+
+
+def test_a_strategy_missing_from_every_plugin_folder_is_still_a_config_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    config = one_provider("nowhere", "http://127.0.0.1:9")
+    config["plugins"] = {"dirs": [str(tmp_path / "plugins")]}
+    path.write_text(yaml.safe_dump(config))
+    proc = run_main("--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "providers.up.type: no provider strategy named 'nowhere'" in proc.stderr

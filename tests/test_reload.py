@@ -123,3 +123,48 @@ def test_sdk_stream_error_type_is_anthropic(start_relay, upstream, upstream2):
         assert exc.body["error"]["type"] == "overloaded_error"
     else:
         raise AssertionError("expected an error")
+
+
+def test_a_bad_option_value_edit_is_rejected_and_the_last_good_config_stays(
+    start_relay, upstream, upstream2
+):
+    config = two(upstream.url, upstream2.url)
+    relay = start_relay(config)
+    config["providers"]["first"]["options"] = {"auth": "basic"}
+    relay.write_config(config)
+    wait_for(lambda: relay.health()["config"]["last_reload_error"])
+    assert relay.health()["config"]["last_reload_error"] == (
+        'providers.first.options.auth: expected one of x-api-key, bearer, got "basic"'
+    )
+    upstream.reply(Reply(json=ANSWER))
+    assert client(relay).messages.create(model="c", max_tokens=5, messages=MSGS).content[0].text
+    assert upstream.requests[0].headers["x-api-key"] == "k1"  # the old options, not a 500
+
+
+def test_the_working_directorys_env_is_read_after_the_environment_and_before_the_configs(
+    start_relay, upstream, upstream2, tmp_path
+):
+    project = tmp_path / "project"  # where ccrelay is started; the config is elsewhere
+    project.mkdir()
+    (project / ".env").write_text("CCRELAY_T_KEY=from-cwd\nCCRELAY_T_MODEL=from-cwd\n")
+    (tmp_path / ".env").write_text(
+        "CCRELAY_T_KEY=from-config\nCCRELAY_T_MODEL=from-config\nCCRELAY_T_HDR=from-config\n"
+    )
+    config = two(upstream.url, upstream2.url)
+    config["providers"]["first"].update(
+        api_key="${CCRELAY_T_KEY}", model="${CCRELAY_T_MODEL}",
+        headers={"x-from": "${CCRELAY_T_HDR}"},
+    )  # fmt: skip
+    relay = start_relay(config, cwd=project, env={"CCRELAY_T_MODEL": "from-env"})
+    upstream.reply(Reply(json=ANSWER))
+    client(relay).messages.create(model="c", max_tokens=5, messages=MSGS)
+    sent = upstream.requests[0]
+    assert sent.headers["x-api-key"] == "from-cwd"
+    assert sent.body["model"] == "from-env"
+    assert sent.headers["x-from"] == "from-config"
+    # The working directory's .env is watched like the config's.
+    (project / ".env").write_text("CCRELAY_T_KEY=changed-in-cwd\n")
+    wait_for(lambda: "provider first changed (api_key" in relay.log())
+    upstream.reply(Reply(json=ANSWER))
+    client(relay).messages.create(model="c", max_tokens=5, messages=MSGS)
+    assert upstream.requests[1].headers["x-api-key"] == "changed-in-cwd"
