@@ -1,24 +1,33 @@
 """The wheel: built from a copy of the tree, installed into a fresh venv, run from elsewhere.
 
-One build and one install for the module (about ten seconds, most of it pip); deselect with
-``-m "not wheel"`` when iterating on something else.
+Offline, like every test: the wheel is built without build isolation (the test extra brings
+setuptools) and installed without its dependencies, which the fresh venv then finds in the
+test venv through a ``.pth`` line (one that adds no editable ccrelay: ``.pth`` files there
+are not processed). That the dependencies are declared is checked apart: every module the
+shipped code imports must come from a declared requirement.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from collections.abc import Iterator
+from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 
 import anthropic
 import pytest
 import requests
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import ROOT, free_port
 from tests.fakes.upstream import FakeUpstream, Reply
@@ -53,11 +62,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     shutil.copytree(ROOT, src, ignore=_NOT_SOURCE)
     dist = tmp / "dist"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    run([*pip, "wheel", "--no-deps", "-w", str(dist), str(src)])
+    run([*pip, "wheel", "--no-deps", "--no-index", "--no-build-isolation", "-w", str(dist),
+         str(src)])  # fmt: skip
     (wheel,) = dist.glob("ccrelay-*.whl")
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=False)  # pip runs from outside (--python): faster
-    run([*pip, "--python", str(env_dir / "bin" / "python"), "install", str(wheel)])
+    python = env_dir / "bin" / "python"
+    run([*pip, "--python", str(python), "install", "--no-index", "--no-deps", str(wheel)])
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(purelib, "test-venv-dependencies.pth").write_text("\n".join(sorted(deps)) + "\n")
     return Installed(wheel, env_dir)
 
 
@@ -78,6 +95,60 @@ def test_the_wheel_adds_only_the_ccrelay_package(installed):
     assert not [n for n in names if n.endswith("setup.py") or "config/config.yaml" in n]
     entry_points = zipfile.ZipFile(installed.wheel).read(f"{dist_info}/entry_points.txt")
     assert b"ccrelay = ccrelay.main:main" in entry_points
+
+
+def test_every_module_the_shipped_code_imports_is_a_declared_dependency(installed):
+    wheel = zipfile.ZipFile(installed.wheel)
+    meta = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+    declared = [
+        Requirement(r)
+        for r in Parser().parsestr(wheel.read(meta).decode()).get_all("Requires-Dist")
+    ]
+    allowed = _closure({canonicalize_name(r.name) for r in declared if not _extra(r)})
+    providers_of = metadata.packages_distributions()
+    undeclared: dict[str, str] = {}
+    for name in wheel.namelist():
+        if not name.endswith(".py"):
+            continue
+        for module in _imports(wheel.read(name).decode()):
+            if module in sys.stdlib_module_names or module in ("ccrelay", "__future__"):
+                continue
+            dists = {canonicalize_name(d) for d in providers_of.get(module, [module])}
+            if not dists & allowed:
+                undeclared[module] = name
+    assert undeclared == {}, "imported but not declared in pyproject.toml's dependencies"
+
+
+def _extra(req: Requirement) -> bool:
+    return req.marker is not None and "extra" in str(req.marker)
+
+
+def _closure(names: set[str]) -> set[str]:
+    """The distributions ``names`` need, transitively (extras left out)."""
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [
+            canonicalize_name(Requirement(r).name) for r in requires if not _extra(Requirement(r))
+        ]
+    return seen
+
+
+def _imports(source: str) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module.split(".")[0])
+    return out
 
 
 class Served:
