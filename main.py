@@ -103,7 +103,7 @@ def serve(
             "ccrelay with --config PATH (or set CCRELAY_CONFIG)",
             path,
         )
-    log_chain_report(settings, set(registry.classes))
+    log_chain_report(settings, set(registry.classes), shipped=example)
 
     app = create_app(store)
     host = host or settings.host

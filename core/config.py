@@ -23,7 +23,9 @@ from typing import Any
 import yaml
 
 from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
+from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
+from ccrelay.core.options import show as _show
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
 from ccrelay.core.routes import CORE_ROUTES
@@ -139,34 +141,6 @@ _PROVIDER_KEYS = {
     "headers", "options", "tool_mode",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
-
-
-def load_dotenv(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Read ``KEY=value`` lines from ``path``; variables already in ``environ`` win."""
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return values
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        key, value = key.strip(), value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        if key not in environ:
-            values[key] = value
-    return values
-
-
-def dotenv_paths(config: Path, cwd: Path | None = None) -> tuple[Path, ...]:
-    """The ``.env`` files read for ``config``, first one winning: the working directory's
-    (the older layout kept it in the project root, where ccrelay is started), then the one
-    beside the config. The environment itself wins over both."""
-    paths = ((cwd or Path.cwd()) / ".env", config.parent / ".env")
-    return tuple({p.resolve(): p for p in paths}.values())
 
 
 @dataclass(frozen=True)
@@ -551,51 +525,7 @@ def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -
     return None
 
 
-# --- option values, for strategies' and dialects' ``check_options`` ---------------------------
-
-#: what an option may be: a type (``bool``, ``int``, ``float``, ``str``, ``dict``; ``list``
-#: means a list of strings) or the tuple of the strings it may be
-OptionType = type | tuple[str, ...]
-_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             dict: "a mapping", list: "a list of strings"}  # fmt: skip
-
-
-def check_option(
-    options: Mapping[str, Any], key: str, expected: OptionType, *, minimum: float | None = None
-) -> list[str]:
-    """``[]`` when ``options[key]`` is absent or fits ``expected``, else one problem in the
-    words config errors use: ``["max_stop_sequences: expected an integer, got \"x\""]``."""
-    if key not in options:
-        return []
-    value = options[key]
-    if isinstance(expected, tuple):
-        if value in expected:
-            return []
-        what = "one of " + ", ".join(expected)
-    else:
-        what = _EXPECTED.get(expected, expected.__name__)
-        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
-        if expected is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif expected is list:
-            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        if ok and minimum is not None and value < minimum:
-            ok, what = False, f"{what} >= {minimum:g}"
-        if ok:
-            return []
-    return [f"{key}: {expected_value(what, value)}"]
-
-
-def expected_value(what: str, value: Any) -> str:
-    """``expected <what>, got <value>``, the value quoted the way config errors quote it."""
-    return f"expected {what}, got {_show(value)}"
-
-
 # --- small typed readers ------------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

@@ -15,11 +15,15 @@ log = logging.getLogger("ccrelay")
 _RULE = "=" * 78
 
 
-def chain_report(settings: Settings, loaded: set[str] | None = None) -> list[tuple[int, str]]:
+def chain_report(
+    settings: Settings, loaded: set[str] | None = None, *, shipped: bool = False
+) -> list[tuple[int, str]]:
     """Log records ``(level, message)`` about the chain's unconfigured providers.
 
     :param loaded: the loaded strategy names (a provider whose strategy is missing cannot
         serve either); None: do not check.
+    :param shipped: the config is the example shipped inside the package (not to be edited
+        in place).
     """
     out: list[tuple[int, str]] = []
     unusable: dict[str, str] = {}
@@ -44,7 +48,7 @@ def chain_report(settings: Settings, loaded: set[str] | None = None) -> list[tup
                 "is configured.",
             )
         )
-        out.append((logging.ERROR, "To fix it: " + _fix(settings, settings.chain[0])))
+        out.append((logging.ERROR, "To fix it: " + _fix(settings, settings.chain[0], shipped)))
         out.append(
             (
                 logging.ERROR,
@@ -56,19 +60,26 @@ def chain_report(settings: Settings, loaded: set[str] | None = None) -> list[tup
     return out
 
 
-def log_chain_report(settings: Settings, loaded: set[str] | None = None) -> None:
-    for level, message in chain_report(settings, loaded):
+def log_chain_report(
+    settings: Settings, loaded: set[str] | None = None, *, shipped: bool = False
+) -> None:
+    for level, message in chain_report(settings, loaded, shipped=shipped):
         log.log(level, "%s", message)
 
 
-def _fix(settings: Settings, name: str) -> str:
+def _fix(settings: Settings, name: str, shipped: bool) -> str:
     pcfg = settings.providers[name]
+    other = (
+        f"or copy {settings.path}, make another provider active in the copy (provider.name) "
+        "and start ccrelay with --config COPY"
+        if shipped
+        else f"or make another provider active in {settings.path} (provider.name)"
+    )
     if pcfg.missing_env:
         var, key = pcfg.missing_env[0]
         value = placeholder(key)
         return (
             f"export {var}={value} and start ccrelay again, or add the line {var}={value} "
-            f"to {settings.env_file_hint} (read while ccrelay runs); or make another "
-            f"provider active in {settings.path} (provider.name)."
+            f"to {settings.env_file_hint} (read while ccrelay runs); {other}."
         )
-    return f"{pcfg.problem or 'see GET /health'} (provider {name}, in {settings.path})"
+    return f"{pcfg.problem or 'see GET /health'} (provider {name}); {other}."

@@ -370,8 +370,11 @@ class _Scan:
             others = [p for p in self.pm.get_plugins() if p is not module]
             offers: list[_Offer] = []
             for hook, base in _HOOKS:
+                caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+                if not caller.get_hookimpls():
+                    continue  # this plugin does not implement it: nothing to call or trace
                 got: list[Any] = []
-                self.pm.subset_hook_caller(hook, remove_plugins=others)(register=got.append)
+                caller(register=got.append)
                 for cls in got:
                     reason = _check_class(cls, base)
                     if reason:

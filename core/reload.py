@@ -20,7 +20,8 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ccrelay.core.config import ConfigError, Settings, dotenv_paths, read_config, validate
+from ccrelay.core.config import ConfigError, Settings, read_config, validate
+from ccrelay.core.dotenv import dotenv_paths
 from ccrelay.core.plugins import PluginState, Registry
 
 log = logging.getLogger("ccrelay.config")
@@ -71,12 +72,13 @@ class ConfigStore:
         self._digest = digest
         return state, settings
 
-    def reload(self, *, force: bool = False) -> bool:
+    def reload(self, *, force: bool = False, plugins: bool = False) -> bool:
         """Read the config again, rescan its plugin folders, and swap both in if the config
         is valid; returns whether anything was swapped in.
 
-        :param force: reload even if the config and ``.env`` files are unchanged (plugin
-            code changed, or SIGHUP).
+        :param force: reload even if the config and ``.env`` files are unchanged (SIGHUP).
+        :param plugins: plugin code changed: reload even if the config did not, and log
+            only what the plugins changed when it did not.
         """
         with self._lock:
             try:
@@ -84,7 +86,8 @@ class ConfigStore:
             except OSError as exc:
                 log.error("config reload skipped: cannot read %s: %s", self.path, exc)
                 return False
-            if not force and digest == self._digest:
+            unchanged = digest == self._digest
+            if unchanged and not (force or plugins):
                 return False
             old = self.current
             try:
@@ -97,7 +100,8 @@ class ConfigStore:
             self.registry.install(state)
             self.current = new
             self.last_error = ""
-        log.info("config reloaded from %s: %s", self.path, describe_changes(old, new))
+        if force or not unchanged:
+            log.info("config reloaded from %s: %s", self.path, describe_changes(old, new))
         return True
 
 
@@ -151,6 +155,7 @@ class Watcher:
         self._timer: threading.Timer | None = None
         self._plugins_changed = False
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
 
     def start(self) -> None:
         self.observer = Observer()
@@ -180,6 +185,10 @@ class Watcher:
         """Watch the folders the current config and plugin state name, and no others."""
         if self.observer is None:
             return
+        with self._sync_lock:
+            self._sync()
+
+    def _sync(self) -> None:
         wanted = self._wanted()
         for key in set(self._watches) - wanted:
             self.observer.unschedule(self._watches.pop(key))
@@ -223,7 +232,7 @@ class Watcher:
         try:
             # After a plugin change, reload even an unchanged file: a config naming a
             # strategy not yet dropped in is valid now, and changed code is imported again.
-            self.store.reload(force=plugins)
+            self.store.reload(plugins=plugins)
             self.sync()
         except Exception:  # noqa: BLE001 - the watcher must survive anything
             log.exception("config reload failed")

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ccrelay.core.config import ConfigError, check_option, dotenv_paths, load_settings
+from ccrelay.core.config import ConfigError, load_settings
 from ccrelay.core.dialect import Dialect
+from ccrelay.core.dotenv import dotenv_paths
+from ccrelay.core.options import check_option
 from ccrelay.core.provider import Provider
 from ccrelay.providers.anthropic import AnthropicProvider
 from ccrelay.providers.openai import OpenAIProvider

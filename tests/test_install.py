@@ -237,3 +237,4 @@ def test_with_no_config_it_serves_the_shipped_example_and_says_what_to_set(insta
     # The .env to create is where ccrelay was started, not inside site-packages.
     cwd_env = served.out.parent / ".env"
     assert f"add the line DEEPSEEK_API_KEY=<your key> to {cwd_env}" in log
+    assert "or copy " in log and "start ccrelay with --config COPY" in log  # not edit in place

@@ -136,6 +136,7 @@ def test_trace_hooks_logs_every_hook_call(start_relay, hello):
     log = relay.log()
     assert "hook ccrelay_register_providers -> ['providers.anthropic']" in log
     assert "hook ccrelay_register_dialects -> ['dialects.anthropic']" in log
+    assert "-> []" not in log  # plugins without an implementation are not called
 
 
 VERSION_DIALECT = """

@@ -38,10 +38,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ccrelay.core import signatures
-from ccrelay.core.config import ProviderConfig, check_option, expected_value
+from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.options import check_option, expected_value
 from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 

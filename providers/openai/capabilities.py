@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ccrelay.core.config import check_option
+from ccrelay.core.options import check_option
 
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 _ALL_EFFORTS = ("minimal", "low", "medium", "high")
