@@ -218,6 +218,8 @@ class Registry:
                 if sub.is_dir() and (sub / "__init__.py").is_file():
                     yield _Candidate(f"providers.{sub.name}", f"folder:{sub}", None, folder=sub)
         if self.entrypoints:
+            # Not pm.load_setuptools_entrypoints: it stops at the first entry point that fails
+            # to import; here each loads alone (blocked ones never), and a failure costs only it.
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 dist = getattr(ep, "dist", None)
                 dist_name = dist.name if dist is not None else "?"
