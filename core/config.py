@@ -1,8 +1,13 @@
 """Load ``config.yaml`` into one validated, immutable ``Settings`` snapshot.
 
-Handles ``${VAR}`` / ``${VAR:-default}`` substitution, a ``.env`` beside the config (the
-environment wins), the older layout with provider sections at the top level, inference of
-a provider's ``type``, and errors that name the offending path.
+Handles ``${VAR}`` / ``${VAR:-default}`` substitution, ``.env`` files (the environment
+first, then the working directory's ``.env``, then the one beside the config), the older
+layout with provider sections at the top level, inference of a provider's ``type``, option
+values checked by their strategy or dialect, and errors that name the offending path.
+
+Loading has two steps because plugins can add strategies: ``read_config`` reads the file
+and its ``plugins`` section (the folders to scan and the names to block), the caller scans
+those, and ``validate`` checks everything else against what the scan found.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 import yaml
 
 from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
+from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
+from ccrelay.core.options import show as _show
 from ccrelay.core.presets import Preset, with_preset
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
@@ -58,8 +65,10 @@ class ProviderConfig:
     #: ``compat``: tools go to this provider as prompt text, calls come back parsed from
     #: its text (core/compat/); ``native``: the strategy converts tools as they are
     tool_mode: str = "native"
-    #: why the provider cannot serve ("" when it can), e.g. an unset ``${VAR}`` key
+    #: why the provider cannot serve ("" when it can), with the fix, e.g. an unset key
     problem: str = ""
+    #: environment variables the section uses that are not set: (variable, config key)
+    missing_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -107,6 +116,8 @@ class Settings:
     dialect_options: Mapping[str, Mapping[str, Any]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: the ``.env`` file messages suggest for a missing variable
+    env_file_hint: Path = Path(".env")
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -133,48 +144,44 @@ _PROVIDER_KEYS = {
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
 
-def load_dotenv(path: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Read ``KEY=value`` lines from ``path``; variables already in ``environ`` win."""
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return values
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        key, value = key.strip(), value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        if key not in environ:
-            values[key] = value
-    return values
+@dataclass(frozen=True)
+class RawConfig:
+    """A config file read (YAML parsed, ``.env`` files merged into the environment) with
+    its ``plugins`` section checked; everything else is checked by ``validate``.
+
+    :param plugin_dirs: ``plugins.dirs``, absolute (relative ones are taken from the
+        working directory).
+    :param env_file_hint: the ``.env`` file that messages suggest for a missing variable.
+    """
+
+    path: Path
+    data: Mapping[str, Any]
+    env: Mapping[str, str] = field(repr=False)
+    plugin_dirs: tuple[Path, ...]
+    blocked_plugins: tuple[str, ...]
+    env_file_hint: Path
 
 
-def load_settings(
+def read_config(
     path: str | Path,
     *,
-    strategies: Callable[[], Mapping[str, type[Provider]]] = dict,
-    dialects: Callable[[], Mapping[str, Any]] = dict,
     environ: Mapping[str, str] | None = None,
-    presets: Callable[[], Mapping[str, Preset]] = dict,
-) -> Settings:
-    """Read, substitute and validate the config at ``path``.
+    env_files: tuple[Path, ...] | None = None,
+    env_file_hint: Path | None = None,
+) -> RawConfig:
+    """Read the config at ``path`` and its ``plugins`` section.
 
-    :param strategies: returns the registered strategy classes by name; used to check and
-        infer ``type`` and to check each provider's ``options`` keys.
-    :param dialects: returns the loaded dialects by name (their ``option_keys`` check the
-        ``dialects.<name>`` sections).
-    :param environ: the environment (``os.environ`` by default); a ``.env`` beside the
-        config fills in what it lacks.
-    :param presets: returns the registered vendor presets by name (``preset:`` sections).
+    :param environ: the environment (``os.environ`` by default).
+    :param env_files: ``.env`` files filling in what the environment lacks, first one
+        winning (default: ``dotenv_paths(path)``).
+    :param env_file_hint: the file to suggest for a missing variable (default: the
+        ``.env`` beside the config).
     :raises ConfigError: naming the path of the first problem.
     """
     path = Path(path)
     env = dict(os.environ if environ is None else environ)
-    env.update(load_dotenv(path.parent / ".env", env))
+    for env_file in dotenv_paths(path) if env_files is None else env_files:
+        env.update(load_dotenv(env_file, env))
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -185,18 +192,55 @@ def load_settings(
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return _validate(raw, path, env, strategies(), dialects(), presets())
+    plugins = _mapping(raw.get("plugins") or {}, "plugins")
+    _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
+    dirs = tuple(
+        Path(_str(d, f"plugins.dirs[{i}]")).expanduser().absolute()
+        for i, d in enumerate(_list(plugins.get("dirs"), "plugins.dirs"))
+    )
+    blocked = tuple(
+        _str(b, f"plugins.blocked[{i}]")
+        for i, b in enumerate(_list(plugins.get("blocked"), "plugins.blocked"))
+    )
+    hint = env_file_hint or path.parent / ".env"
+    return RawConfig(path, raw, env, dirs, blocked, hint)
 
 
-def _validate(
-    raw: dict[str, Any],
-    path: Path,
-    env: Mapping[str, str],
+def load_settings(
+    path: str | Path,
+    *,
+    strategies: Callable[[], Mapping[str, type[Provider]]] = dict,
+    dialects: Callable[[], Mapping[str, Any]] = dict,
+    unavailable: Callable[[], Mapping[str, str]] = dict,
+    environ: Mapping[str, str] | None = None,
+    env_files: tuple[Path, ...] | None = None,
+    presets: Callable[[], Mapping[str, Preset]] = dict,
+) -> Settings:
+    """``read_config`` then ``validate``, for callers whose strategies are already known."""
+    raw = read_config(path, environ=environ, env_files=env_files)
+    return validate(raw, strategies(), dialects(), unavailable(), presets())
+
+
+def validate(
+    config: RawConfig,
     types: Mapping[str, type[Provider]],
     dialects: Mapping[str, Any],
+    unavailable: Mapping[str, str] | None = None,
     presets: Mapping[str, Preset] | None = None,
 ) -> Settings:
-    raw = dict(raw)
+    """Check the whole config against the loaded strategies and dialects.
+
+    :param types: strategy classes by name: ``type`` is checked and inferred from them and
+        each provider's ``options`` keys and values are checked by its strategy.
+    :param dialects: the loaded dialects by name; each checks its ``dialects.<name>``.
+    :param unavailable: strategy names a config may use although they are not loaded
+        (their plugin is blocked), with the reason; such providers are unconfigured.
+    :param presets: the registered vendor presets by name (``preset:`` in a provider).
+    :raises ConfigError: naming the path of the first problem.
+    """
+    path, env = config.path, config.env
+    raw = dict(config.data)
+    unavailable = unavailable or {}
     providers_raw = _mapping(raw.pop("providers", None) or {}, "providers")
     # Older layout: provider sections at the top level beside `provider`.
     for key in list(raw):
@@ -214,7 +258,9 @@ def _validate(
 
     providers: dict[str, ProviderConfig] = {}
     for name, section in providers_raw.items():
-        providers[str(name)] = _provider(str(name), section, env, types, presets or {})
+        providers[str(name)] = _provider(
+            str(name), section, config, types, unavailable, presets or {}
+        )
 
     sel = _mapping(raw.get("provider") or {}, "provider")
     _no_unknown(sel, {"name", "fallback_providers"}, "provider")
@@ -271,15 +317,6 @@ def _validate(
             "limits: max_response_bytes must be at least 1024 and max_concurrent at least 0"
         )
 
-    plugins = _mapping(raw.get("plugins") or {}, "plugins")
-    _no_unknown(plugins, {"dirs", "blocked"}, "plugins")
-    dirs = tuple(
-        Path(_str(d, "plugins.dirs[]")) for d in _list(plugins.get("dirs"), "plugins.dirs")
-    )
-    blocked = tuple(
-        _str(b, "plugins.blocked[]") for b in _list(plugins.get("blocked"), "plugins.blocked")
-    )
-
     dialect_options: dict[str, Mapping[str, Any]] = {}
     for dname, section in _mapping(raw.get("dialects") or {}, "dialects").items():
         where = f"dialects.{dname}"
@@ -289,6 +326,7 @@ def _validate(
         options = _mapping(section or {}, where)
         if dname in dialects:
             _no_unknown(options, set(dialects[dname].option_keys), where)
+            _check_values(dialects[dname], options, where)
         dialect_options[str(dname)] = MappingProxyType(dict(options))
 
     try:
@@ -332,8 +370,8 @@ def _validate(
         ping_interval=ping_interval,
         max_response_bytes=max_response,
         max_concurrent=max_concurrent,
-        plugin_dirs=dirs,
-        blocked_plugins=blocked,
+        plugin_dirs=config.plugin_dirs,
+        blocked_plugins=config.blocked_plugins,
         dialect_options=MappingProxyType(dialect_options),
         routing=routing,
         resilience=resilience,
@@ -344,14 +382,16 @@ def _validate(
         metrics_public=metrics.get("public", False),
         groups=MappingProxyType(groups),
         access_keys=access_keys,
+        env_file_hint=config.env_file_hint,
     )
 
 
 def _provider(
     name: str,
     section: Any,
-    env: Mapping[str, str],
+    config: RawConfig,
     types: Mapping[str, type[Provider]],
+    unavailable: Mapping[str, str],
     presets: Mapping[str, Preset],
 ) -> ProviderConfig:
     where = f"providers.{name}"
@@ -362,7 +402,9 @@ def _provider(
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     _no_unknown(section, _PROVIDER_KEYS, where)
+    env = config.env
     problems: list[str] = []
+    missing: list[tuple[str, str]] = []
 
     def sub(value: str, key: str) -> str:
         def repl(m: re.Match[str]) -> str:
@@ -371,7 +413,14 @@ def _provider(
                 return env[var]
             if default is not None:
                 return default
-            problems.append(f"{where}.{key}: environment variable {var} is not set")
+            if (var, key) not in missing:
+                missing.append((var, key))
+            value = placeholder(key)
+            problems.append(
+                f"{where}.{key}: environment variable {var} is not set; export {var}={value} "
+                f"before starting ccrelay, or add the line {var}={value} to "
+                f"{config.env_file_hint} (read while ccrelay runs)"
+            )
             return ""
 
         return _VAR.sub(repl, value)
@@ -391,7 +440,11 @@ def _provider(
     api_keys = tuple(k for k in key_list if k)
     api_key = api_keys[0] if api_keys else ""
     if "api_key" not in section:
-        problems.append(f"{where}.api_key: missing")
+        var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
+        problems.append(
+            f"{where}.api_key: missing; add api_key: ${{{var}}} (or the key itself) to "
+            f"{where} in {config.path}"
+        )
 
     ptype = section.get("type")
     if ptype is None:
@@ -402,7 +455,9 @@ def _provider(
                 f"set one of: {', '.join(sorted(types)) or 'no strategies loaded'}"
             )
     ptype = _str(ptype, f"{where}.type")
-    if types and ptype not in types:
+    if ptype in unavailable and ptype not in types:
+        problems.append(f"{where}.type: strategy {ptype!r} is not loaded: {unavailable[ptype]}")
+    elif types and ptype not in types:
         raise ConfigError(
             f"{where}.type: no provider strategy named {ptype!r} "
             f"(loaded: {', '.join(sorted(types))})"
@@ -416,6 +471,7 @@ def _provider(
     options = _mapping(section.get("options") or {}, f"{where}.options")
     if ptype in types:
         _no_unknown(options, set(types[ptype].option_keys), f"{where}.options")
+        _check_values(types[ptype], options, f"{where}.options")
     return ProviderConfig(
         name=name,
         type=ptype,
@@ -435,6 +491,7 @@ def _provider(
         options=MappingProxyType(dict(options)),
         tool_mode=_tool_mode(section.get("tool_mode", "native"), f"{where}.tool_mode"),
         problem="; ".join(problems),
+        missing_env=tuple(missing),
     )
 
 
@@ -452,6 +509,24 @@ def _expand(text: str, env: Mapping[str, str], where: str) -> str:
     return _VAR.sub(repl, text)
 
 
+def placeholder(key: str) -> str:
+    """What messages show in place of the value to set for config key ``key``."""
+    return "<your key>" if key.startswith("api_key") else "<value>"
+
+
+def _check_values(owner: Any, options: Mapping[str, Any], where: str) -> None:
+    """Ask a strategy or dialect about its option values; the first problem is the error."""
+    try:
+        problems = owner.check_options(options)
+    except Exception as exc:  # noqa: BLE001 - plugin code: report, never crash the load
+        name = getattr(owner, "__name__", type(owner).__name__)
+        raise ConfigError(
+            f"{where}: {name}.check_options failed ({type(exc).__name__}: {exc})"
+        ) from None
+    if problems:
+        raise ConfigError(f"{where}.{problems[0]}")
+
+
 def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -> str | None:
     if name in types:
         return name
@@ -463,10 +538,6 @@ def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -
 
 
 # --- small typed readers ------------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:

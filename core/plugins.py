@@ -1,59 +1,85 @@
-"""Plugin discovery: provider folders and ``ccrelay`` entry points, through one pluggy hook.
+"""Plugin discovery: built-in dialects, provider folders and ``ccrelay`` entry points, via pluggy.
 
-``Registry.refresh()`` builds a fresh plugin manager, registers every folder under the
-provider directories and every installed entry point, asks each for its strategies, and swaps
-the result in at once. A broken plugin (import error, bad hook, missing method, duplicate name)
-becomes a ``PluginProblem`` with its name and reason; the others keep working.
+``Registry.scan(dirs, blocked)`` builds a fresh plugin manager and a complete ``PluginState``
+(strategies, dialects, plugins, problems) without touching the one in use; ``install`` swaps
+it in with one reference write, so strategies and dialects change together and a request
+sees either the old set or the new one. ``core/reload.py`` scans with the folders and block
+list of a new config, validates that config against the scan, and installs both only if it
+is valid.
+
+A folder whose code changed since its last import is imported again as a new version
+(``core/plugin_import.py``); if the new version fails (import error, bad hook, bad class)
+the last good version keeps serving and the failure is reported. Any broken plugin becomes a
+``PluginProblem`` with its name and reason; the others keep working.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import logging
 import os
-import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
 from ccrelay.core import dialects as builtin_dialects
 from ccrelay.core import hookspecs
 from ccrelay.core.dialect import Dialect
-from ccrelay.core.presets import Preset, collect_presets
+from ccrelay.core.plugin_import import FolderVersion, fingerprint, import_folder
+from ccrelay.core.presets import Preset
 from ccrelay.core.provider import Provider
 
 log = logging.getLogger("ccrelay.plugins")
 ENTRY_POINT_GROUP = hookspecs.PROJECT
+_HOOKS = (
+    ("ccrelay_register_providers", Provider),
+    ("ccrelay_register_dialects", Dialect),
+    ("ccrelay_register_presets", Preset),  # instances, not classes
+)
 
 
 @dataclass(frozen=True)
 class PluginProblem:
     plugin: str
     reason: str
+    #: the config's ``plugins.blocked`` names it: deliberate, logged at INFO, not ERROR
+    blocked: bool = False
 
 
 @dataclass(frozen=True)
 class PluginInfo:
     name: str
-    source: str  # "folder:<path>" or "entrypoint:<dist>"
-    strategies: tuple[str, ...]
+    source: str  # "builtin:<module>", "folder:<path>" or "entrypoint:<dist>"
+    strategies: tuple[str, ...]  # the strategy and dialect names it registered
 
 
 @dataclass(frozen=True)
-class _State:
+class PluginState:
+    """Everything one scan found; never changed after it is built.
+
+    :param unavailable: strategy name -> why it is not loaded although a config may name
+        it (its plugin is blocked); such a type is accepted by the config and its requests
+        get the "strategy not loaded" error.
+    """
+
     classes: Mapping[str, type[Provider]] = field(default_factory=dict)
     instances: Mapping[str, Provider] = field(default_factory=dict)
     dialects: Mapping[str, Dialect] = field(default_factory=dict)
     plugins: tuple[PluginInfo, ...] = ()
     problems: tuple[PluginProblem, ...] = ()
+    dirs: tuple[Path, ...] = ()
+    blocked: frozenset[str] = frozenset()
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    #: folder -> the version in this state (for reusing unchanged code and for reverting)
+    versions: Mapping[Path, FolderVersion] = field(default_factory=dict)
+    #: vendor presets by name (``core/presets.py``)
     presets: Mapping[str, Preset] = field(default_factory=dict)
 
 
@@ -63,34 +89,65 @@ def make_plugin_manager() -> pluggy.PluginManager:
     if os.environ.get("CCRELAY_TRACE_HOOKS") == "1":
         pm.add_hookcall_monitoring(
             lambda name, impls, kw: log.info("hook %s -> %s", name, [i.plugin_name for i in impls]),
-            lambda outcome, name, impls, kw: None,
+            lambda outcome, name, impls, kw: log.info(
+                "hook %s done%s", name, f": {outcome.exception!r}" if outcome.exception else ""
+            ),
         )
     return pm
 
 
-class Registry:
-    """The loaded provider strategies, by name.
+def blocked_names(blocked: Iterable[str]) -> frozenset[str]:
+    """The plugin names a ``plugins.blocked`` list blocks: each name as written, and a bare
+    folder name (``myvendor``) also as its folder plugin (``providers.myvendor``)."""
+    out: set[str] = set()
+    for name in blocked:
+        out.add(name)
+        if "." not in name:
+            out.add(f"providers.{name}")
+    return frozenset(out)
 
-    :param dirs: folders scanned for provider plugins (each subfolder with an
-        ``__init__.py`` is one plugin), in order: earlier folders win name clashes.
+
+class Registry:
+    """The installed plugin state, and the scanning that builds the next one.
+
+    :param dirs: folders always scanned for provider plugins (each subfolder with an
+        ``__init__.py`` is one plugin), before the config's ``plugins.dirs``; earlier
+        folders win name clashes.
     :param entrypoints: also load installed distributions' ``ccrelay`` entry points.
-    :param blocked: plugin names never registered.
+    :param blocked: plugin names never loaded (the config's list is passed to ``scan``).
     """
 
     def __init__(
         self, dirs: Iterable[Path], *, entrypoints: bool = True, blocked: Iterable[str] = ()
     ) -> None:
-        self.dirs = tuple(Path(d) for d in dirs)
+        self.base_dirs = _unique(Path(d) for d in dirs)
         self.entrypoints = entrypoints
-        self.blocked = frozenset(blocked)
-        self._state = _State()
-        self._lock = threading.Lock()
+        self._state = PluginState(dirs=self.base_dirs, blocked=frozenset(blocked))
+        self._scan_lock = threading.Lock()
+        #: plugin name -> what it registered when last loaded (explains a later block)
+        self._offered: dict[str, tuple[str, ...]] = {}
+        #: folder versions imported by scans since the last install
+        self._pending: list[FolderVersion] = []
 
     # --- reading (lock-free: one reference read) ------------------------------------------
 
     @property
+    def state(self) -> PluginState:
+        return self._state
+
+    @property
     def classes(self) -> Mapping[str, type[Provider]]:
         return self._state.classes
+
+    @property
+    def presets(self) -> Mapping[str, Preset]:
+        """The registered vendor presets by name (``core/presets.py``)."""
+        return self._state.presets
+
+    @property
+    def dialects(self) -> Mapping[str, Dialect]:
+        """The loaded client dialects by name, in registration order."""
+        return self._state.dialects
 
     @property
     def plugins(self) -> tuple[PluginInfo, ...]:
@@ -100,193 +157,317 @@ class Registry:
     def problems(self) -> tuple[PluginProblem, ...]:
         return self._state.problems
 
+    @property
+    def dirs(self) -> tuple[Path, ...]:
+        """Every folder scanned: the base folders, then the config's ``plugins.dirs``."""
+        return self._state.dirs
+
     def get(self, name: str) -> Provider | None:
         return self._state.instances.get(name)
 
-    @property
-    def dialects(self) -> Mapping[str, Dialect]:
-        """The loaded client dialects by name, in registration order."""
-        return self._state.dialects
-
-    @property
-    def presets(self) -> Mapping[str, Preset]:
-        """The registered vendor presets by name (``core/presets.py``)."""
-        return self._state.presets
+    def offered_by(self, plugin: str) -> tuple[str, ...] | None:
+        """What ``plugin`` registered when it was last loaded (None: never loaded)."""
+        return self._offered.get(plugin)
 
     # --- loading --------------------------------------------------------------------------
 
-    def configure(self, dirs: Iterable[Path], blocked: Iterable[str]) -> None:
-        """Change the scanned folders and the block list (from a new config); call ``refresh``."""
-        self.dirs = tuple(Path(d) for d in dirs)
-        self.blocked = frozenset(blocked)
-
-    def refresh(self) -> _State:
-        """Rescan everything and swap the result in; returns the new state."""
-        with self._lock:
-            old = self._state
-            new = self._scan()
-            self._state = new
-        added = set(new.classes) - set(old.classes)
-        if old.classes and added:
-            log.info("new provider strategies: %s", ", ".join(sorted(added)))
-        for problem in set(new.problems) - set(old.problems):
-            log.error("plugin %s not loaded: %s", problem.plugin, problem.reason)
-        return new
-
-    def _scan(self) -> _State:
-        pm = make_plugin_manager()
-        problems: list[PluginProblem] = []
-        sources: dict[str, str] = {}
-        for name, source, loader in self._candidates():
-            if name in self.blocked:
-                continue
-            if pm.has_plugin(name) or name in sources:
-                problems.append(
-                    PluginProblem(name, f"duplicate plugin name (also {sources[name]})")
-                )
-                continue
-            try:
-                module = loader()
-                pm.register(module, name=name)
-            except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
-                problems.append(PluginProblem(name, _describe(exc)))
-                continue
-            sources[name] = source
-        try:
-            pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            bad = getattr(exc, "plugin", None)
-            bad_name = pm.get_name(bad) if bad is not None else "?"
-            problems.append(PluginProblem(str(bad_name), str(exc)))
-            if bad is not None:
-                pm.unregister(bad)
-
-        classes, owners, per_plugin = _collect(pm, "ccrelay_register_providers", Provider, problems)
-        instances: dict[str, Provider] = {}
-        for sname, cls in list(classes.items()):
-            try:
-                instances[sname] = cls()
-            except Exception as exc:  # noqa: BLE001
-                problems.append(PluginProblem(owners[sname], f"{cls.__name__}(): {_describe(exc)}"))
-                del classes[sname]
-        dialect_classes, dialect_owners, dialect_plugins = _collect(
-            pm, "ccrelay_register_dialects", Dialect, problems
+    def refresh(
+        self, extra_dirs: Iterable[Path] | None = None, blocked: Iterable[str] | None = None
+    ) -> PluginState:
+        """Scan (with the installed folders and block list unless given) and install."""
+        current = self._state
+        extra = (
+            [d for d in current.dirs if d not in self.base_dirs]
+            if extra_dirs is None
+            else extra_dirs
         )
-        dialects: dict[str, Dialect] = {}
-        for dname, dcls in dialect_classes.items():
-            try:
-                dialects[dname] = dcls()
-            except Exception as exc:  # noqa: BLE001
-                problems.append(
-                    PluginProblem(dialect_owners[dname], f"{dcls.__name__}(): {_describe(exc)}")
-                )
-        for name, offered in dialect_plugins.items():
-            per_plugin.setdefault(name, []).extend(offered)
-        presets, preset_problems = collect_presets(pm)
-        problems += [PluginProblem(plugin, reason) for plugin, reason in preset_problems]
-        # pluggy calls hooks last-registered first; report plugins in load order.
-        plugins = tuple(
-            PluginInfo(name, sources.get(name, "?"), tuple(per_plugin.get(name, ())))
-            for name in sources
-            if pm.has_plugin(name)
-        )
-        return _State(
-            MappingProxyType(classes),
-            MappingProxyType(instances),
-            MappingProxyType(dialects),
-            plugins,
-            tuple(problems),
-            MappingProxyType(presets),
-        )
+        state = self.scan(extra, current.blocked if blocked is None else blocked)
+        self.install(state)
+        return state
 
-    def _candidates(self) -> Iterable[tuple[str, str, Any]]:
-        # The built-in dialects register through the same hook as any plugin's.
+    def install(self, state: PluginState) -> None:
+        """Make ``state`` the one in use and log what changed."""
+        with self._scan_lock:
+            old, self._state = self._state, state
+            for plugin in state.plugins:
+                self._offered[plugin.name] = plugin.strategies
+            # Versions no longer in use leave sys.modules (objects in use live on).
+            keep = {id(v) for v in state.versions.values()}
+            for version in [*old.versions.values(), *self._pending]:
+                if id(version) not in keep:
+                    version.forget()
+            self._pending.clear()
+        _log_changes(old, state)
+
+    def scan(self, extra_dirs: Iterable[Path] = (), blocked: Iterable[str] = ()) -> PluginState:
+        """Build a new state for these folders and block list; the installed one is unchanged.
+
+        A folder whose files are unchanged since the installed state keeps its module; a
+        changed one is imported again, and if that fails the installed version stays.
+        """
+        with self._scan_lock:
+            scan = _Scan(self, _unique([*self.base_dirs, *extra_dirs]), frozenset(blocked))
+            state = scan.run()
+            self._pending.extend(scan.imported)
+            return state
+
+    def candidates(self, dirs: Iterable[Path]) -> Iterator[_Candidate]:
+        """Every plugin that could load, in load order: built-in dialects, folders, entry
+        points."""
         package = Path(builtin_dialects.__file__).parent
         for path in sorted(package.iterdir()):
             stem = path.stem
             if path.suffix == ".py" and stem != "__init__" or (path / "__init__.py").is_file():
                 modname = f"{builtin_dialects.__name__}.{stem}"
-                yield (
-                    f"dialects.{stem}",
-                    f"builtin:{modname}",
-                    lambda modname=modname: importlib.import_module(modname),
-                )
-        for directory in self.dirs:
+                yield _Candidate(f"dialects.{stem}", f"builtin:{modname}", _importer(modname))
+        for directory in dirs:
             try:
                 entries = sorted(directory.iterdir())
-            except FileNotFoundError:
+            except OSError as exc:
+                yield _Candidate(str(directory), f"folder:{directory}", None, problem=_folder(exc))
                 continue
             for sub in entries:
                 if sub.is_dir() and (sub / "__init__.py").is_file():
-                    yield (
-                        f"providers.{sub.name}",
-                        f"folder:{sub}",
-                        lambda sub=sub: _import_folder(sub),
-                    )
+                    yield _Candidate(f"providers.{sub.name}", f"folder:{sub}", None, folder=sub)
         if self.entrypoints:
+            # Not pm.load_setuptools_entrypoints: it stops at the first entry point that fails
+            # to import; here each loads alone (blocked ones never), and a failure costs only it.
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 dist = getattr(ep, "dist", None)
                 dist_name = dist.name if dist is not None else "?"
-                yield ep.name, f"entrypoint:{dist_name}", ep.load
+                yield _Candidate(ep.name, f"entrypoint:{dist_name}", ep.load)
 
 
-def _import_folder(folder: Path) -> ModuleType:
-    """Import ``folder/__init__.py`` as a package named after its path (reused when loaded)."""
-    modname = "ccrelay_plugin_" + "".join(c if c.isalnum() else "_" for c in str(folder.resolve()))
-    existing = sys.modules.get(modname)
-    if existing is not None:
-        return existing
-    spec = importlib.util.spec_from_file_location(
-        modname, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {folder}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[modname] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[modname]
-        raise
-    return module
+@dataclass
+class _Candidate:
+    name: str
+    source: str
+    load: Callable[[], ModuleType] | None
+    folder: Path | None = None
+    problem: str = ""
 
 
-def _collect(
-    pm: pluggy.PluginManager, hook: str, base: type, problems: list[PluginProblem]
-) -> tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]:
-    """Ask every plugin implementing ``hook`` for its classes: (classes by name, the plugin
-    owning each name, names by plugin). Bad and duplicate classes become problems."""
-    classes: dict[str, Any] = {}
-    owners: dict[str, str] = {}
-    per_plugin: dict[str, list[str]] = {}
-    for impl in getattr(pm.hook, hook).get_hookimpls():
-        plugin_name = impl.plugin_name
-        offered: list[Any] = []
-        try:
-            impl.function(register=offered.append)
-        except Exception as exc:  # noqa: BLE001
-            problems.append(PluginProblem(plugin_name, _describe(exc)))
-            continue
-        for cls in offered:
-            reason = _check_class(cls, base)
-            if reason:
-                problems.append(PluginProblem(plugin_name, reason))
-            elif cls.name in classes:
-                problems.append(
-                    PluginProblem(
-                        plugin_name,
-                        f"{base.__name__.lower()} name {cls.name!r} already registered by "
-                        f"{owners[cls.name]}",
-                    )
-                )
+class _Failed(Exception):
+    """One plugin version could not be used; the message says why."""
+
+
+class _Scan:
+    """One scan: register each plugin in turn and ask it (and only it) what it offers."""
+
+    def __init__(self, registry: Registry, dirs: tuple[Path, ...], blocked: frozenset[str]):
+        self.registry = registry
+        self.dirs = dirs
+        self.blocked = blocked
+        self.installed = registry.state.versions
+        self.pm = make_plugin_manager()
+        for name in blocked_names(blocked):
+            self.pm.set_blocked(name)
+        self.problems: list[PluginProblem] = []
+        self.classes: dict[str, type[Provider]] = {}
+        self.instances: dict[str, Provider] = {}
+        self.dialects: dict[str, Dialect] = {}
+        self.presets: dict[str, Preset] = {}
+        self.owners: dict[str, str] = {}
+        self.plugins: list[PluginInfo] = []
+        self.versions: dict[Path, FolderVersion] = {}
+        self.unavailable: dict[str, str] = {}
+        #: versions this scan imported (the registry forgets those it does not install)
+        self.imported: list[FolderVersion] = []
+
+    def run(self) -> PluginState:
+        seen: dict[str, str] = {}
+        for cand in self.registry.candidates(self.dirs):
+            if cand.problem:
+                self.problems.append(PluginProblem(cand.name, cand.problem))
+            elif self.pm.is_blocked(cand.name):
+                self._blocked(cand)
+            elif cand.name in seen:
+                reason = f"duplicate plugin name (also {seen[cand.name]})"
+                self.problems.append(PluginProblem(cand.name, reason))
             else:
-                classes[cls.name] = cls
-                owners[cls.name] = plugin_name
-                per_plugin.setdefault(plugin_name, []).append(cls.name)
-    # pluggy calls the last-registered plugin first; keep registration order.
-    order = list(per_plugin)[::-1]
-    ordered = {n: classes[n] for p in order for n in per_plugin[p]}
-    return ordered, owners, per_plugin
+                seen[cand.name] = cand.source
+                self._load(cand)
+        return PluginState(
+            MappingProxyType(self.classes),
+            MappingProxyType(self.instances),
+            MappingProxyType(self.dialects),
+            tuple(self.plugins),
+            tuple(self.problems),
+            self.dirs,
+            self.blocked,
+            MappingProxyType(self.unavailable),
+            MappingProxyType(self.versions),
+            MappingProxyType(self.presets),
+        )
+
+    def _blocked(self, cand: _Candidate) -> None:
+        # Never imported. What it registered when it last loaded (else, for a folder, its
+        # name) is what the config may still name; those requests say why they fail.
+        known = self.registry.offered_by(cand.name)
+        guess = (cand.folder.name,) if cand.folder is not None else (cand.name,)
+        reason = f"plugin {cand.name} is blocked by plugins.blocked"
+        for name in known or guess:
+            self.unavailable.setdefault(name, reason)
+        listed = f" (it offers {', '.join(known)})" if known else ""
+        self.problems.append(
+            PluginProblem(cand.name, f"blocked by plugins.blocked{listed}", blocked=True)
+        )
+
+    def _load(self, cand: _Candidate) -> None:
+        if cand.folder is not None:
+            self._load_folder(cand, cand.folder)
+            return
+        assert cand.load is not None
+        try:
+            offers = self._try(cand.name, cand.load)
+        except _Failed as exc:
+            self.problems.append(PluginProblem(cand.name, str(exc)))
+            return
+        self._accept(cand, offers)
+
+    def _load_folder(self, cand: _Candidate, folder: Path) -> None:
+        digest = fingerprint(folder)
+        good = self.installed.get(folder)
+        if good is not None and good.fingerprint == digest:
+            version = good
+        else:
+            imported: list[FolderVersion] = []
+
+            def load() -> ModuleType:
+                imported.append(import_folder(folder, digest))
+                return imported[0].module
+
+            try:
+                offers = self._try(cand.name, load)
+            except _Failed as exc:
+                for failed in imported:
+                    failed.forget()
+                if good is None:
+                    self.problems.append(PluginProblem(cand.name, str(exc)))
+                    return
+                # The new code fails: the installed version keeps serving.
+                reason = f"{exc}; the previous version is still serving"
+                self.problems.append(PluginProblem(cand.name, reason))
+                version = good
+            else:
+                self.imported.extend(imported)
+                self.versions[folder] = imported[0]
+                self._accept(cand, offers)
+                return
+        try:
+            offers = self._try(cand.name, lambda: version.module)
+        except _Failed as exc:  # code that loaded before clashes now (a name taken, say)
+            self.problems.append(PluginProblem(cand.name, str(exc)))
+            return
+        self.versions[folder] = version
+        self._accept(cand, offers)
+
+    def _try(self, name: str, load: Callable[[], ModuleType]) -> list[_Offer]:
+        """Import (``load``) and register one plugin and call its hooks alone; any failure
+        is a ``_Failed`` and leaves the plugin unregistered.
+
+        Each hook is called through pluggy (``subset_hook_caller`` restricted to this one
+        plugin) rather than by calling the implementation: monitoring
+        (``CCRELAY_TRACE_HOOKS``) and pluggy's call machinery apply, what ``register`` is
+        given is attributed to the plugin that gave it, and a plugin whose hook raises
+        costs only itself. (A plugin's hook wrappers therefore wrap only its own
+        registrations.)
+        """
+        try:
+            module = load()
+            if self.pm.register(module, name=name) is None:
+                raise _Failed("blocked by plugins.blocked")
+        except _Failed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
+            raise _Failed(_describe(exc)) from None
+        try:
+            self.pm.check_pending()  # a misspelled hook name fails here, for this plugin
+            others = [p for p in self.pm.get_plugins() if p is not module]
+            offers: list[_Offer] = []
+            for hook, base in _HOOKS:
+                caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+                if not caller.get_hookimpls():
+                    continue  # this plugin does not implement it: nothing to call or trace
+                got: list[Any] = []
+                caller(register=got.append)
+                for cls in got:
+                    if base is Preset:
+                        if not isinstance(cls, Preset) or not cls.name:
+                            raise _Failed(f"registered {cls!r}, which is not a Preset")
+                        offers.append(_Offer("preset", cls.name, None, cls))
+                        continue
+                    reason = _check_class(cls, base)
+                    if reason:
+                        raise _Failed(reason)
+                    try:
+                        instance = cls()
+                    except Exception as exc:  # noqa: BLE001
+                        raise _Failed(f"{cls.__name__}(): {_describe(exc)}") from None
+                    kind = "dialect" if base is Dialect else "provider"
+                    offers.append(_Offer(kind, cls.name, cls, instance))
+            return offers
+        except _Failed:
+            self.pm.unregister(module)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
+            self.pm.unregister(module)
+            raise _Failed(_describe(exc)) from None
+
+    def _accept(self, cand: _Candidate, offers: list[_Offer]) -> None:
+        names: list[str] = []
+        for offer in offers:
+            kind = offer.kind
+            key = f"{kind}:{offer.name}"
+            if key in self.owners:
+                reason = f"{kind} {offer.name!r} already registered by {self.owners[key]}"
+                self.problems.append(PluginProblem(cand.name, reason))
+                continue
+            if kind == "dialect":
+                self.dialects[offer.name] = offer.instance
+            elif kind == "preset":
+                self.presets[offer.name] = offer.instance
+            else:
+                self.classes[offer.name] = offer.cls
+                self.instances[offer.name] = offer.instance
+            self.owners[key] = cand.name
+            names.append(offer.name)
+        self.plugins.append(PluginInfo(cand.name, cand.source, tuple(names)))
+
+
+class _Offer(NamedTuple):
+    """One class a plugin registered, with its instance (a preset is its own instance)."""
+
+    kind: str  # provider | dialect | preset
+    name: str
+    cls: Any
+    instance: Any
+
+
+def _importer(modname: str) -> Callable[[], ModuleType]:
+    return lambda: importlib.import_module(modname)
+
+
+def _log_changes(old: PluginState, new: PluginState) -> None:
+    first = not (old.classes or old.dialects)
+    for problem in new.problems if first else set(new.problems) - set(old.problems):
+        level = logging.INFO if problem.blocked else logging.ERROR
+        log.log(level, "plugin %s not loaded: %s", problem.plugin, problem.reason)
+    if first:
+        return
+    added = sorted(set(new.classes) - set(old.classes))
+    if added:
+        log.info("new provider strategies: %s", ", ".join(added))
+    gone = sorted(set(old.classes) - set(new.classes))
+    if gone:
+        log.info("provider strategies no longer offered: %s", ", ".join(gone))
+    for folder, version in new.versions.items():
+        before = old.versions.get(folder)
+        if before is not None and before is not version:
+            log.info("plugin folder %s reloaded (its code changed)", folder)
+    for directory in new.dirs:
+        if directory not in old.dirs:
+            log.info("plugin folder %s added to the scan", directory)
 
 
 def _check_class(cls: Any, base: type) -> str:
@@ -299,6 +480,18 @@ def _check_class(cls: Any, base: type) -> str:
         missing = ", ".join(sorted(getattr(cls, "__abstractmethods__", ())))
         return f"{cls.__name__} does not implement: {missing}"
     return ""
+
+
+def _unique(paths: Iterable[Path]) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys(Path(p) for p in paths))
+
+
+def _folder(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "plugin folder not found"
+    if isinstance(exc, NotADirectoryError):
+        return "not a folder"
+    return f"cannot read the plugin folder: {exc.strerror or exc}"
 
 
 def _describe(exc: BaseException) -> str:

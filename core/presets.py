@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import pluggy
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -107,32 +105,3 @@ def with_preset(
             f"loaded (loaded: {', '.join(sorted(known_types))}); set type to one of those"
         )
     return merged
-
-
-def collect_presets(pm: pluggy.PluginManager) -> tuple[dict[str, Preset], list[tuple[str, str]]]:
-    """Ask every plugin implementing ``ccrelay_register_presets`` for its presets.
-
-    :return: (presets by name, ``(plugin, reason)`` for each bad or duplicate preset and
-        each plugin whose hook failed).
-    """
-    presets: dict[str, Preset] = {}
-    owners: dict[str, str] = {}
-    problems: list[tuple[str, str]] = []
-    # pluggy lists implementations in registration order; earlier plugins win a name clash
-    for impl in pm.hook.ccrelay_register_presets.get_hookimpls():
-        offered: list[Any] = []
-        try:
-            impl.function(register=offered.append)
-        except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
-            problems.append((impl.plugin_name, f"{type(exc).__name__}: {exc}"))
-            continue
-        for preset in offered:
-            if not isinstance(preset, Preset) or not preset.name:
-                problems.append((impl.plugin_name, f"registered {preset!r}, which is not a Preset"))
-            elif preset.name in presets:
-                problems.append((impl.plugin_name, f"preset {preset.name!r} already registered "
-                                                   f"by {owners[preset.name]}"))  # fmt: skip
-            else:
-                presets[preset.name] = preset
-                owners[preset.name] = impl.plugin_name
-    return presets, problems

@@ -226,8 +226,8 @@ class Relay:
         if not pcfg.configured:
             raise RelayError(
                 400,
-                f"provider {pcfg.name} is not configured: {pcfg.problem} "
-                f"(set it in the environment or in {settings.path.parent / '.env'})",
+                # the problem names the variable or key to set and where (core/config.py)
+                f"provider {pcfg.name} is not configured: {pcfg.problem}",
                 kind=ErrorKind.NOT_CONFIGURED,
                 retryable=True,
             )

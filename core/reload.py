@@ -1,9 +1,12 @@
 """Live config: a ``ConfigStore`` holding the current snapshot, swapped on file changes.
 
 A watchdog observer watches the config's folder (editors save by writing a temp file and
-renaming it, so created/moved events count too) and the provider folders. Changes are
-debounced, the new file is validated, and only a valid file replaces the snapshot; the old
-one stays in force otherwise. Requests read ``store.current`` once and keep that snapshot.
+renaming it, so created/moved events count too), the ``.env`` files, and every plugin
+folder. Changes are debounced; then the config is read, the plugin folders it names are
+scanned (with its block list), the config is validated against that scan, and only then are
+the plugin state and the config swapped in together. An invalid config keeps both the last
+good config and the plugins it was validated with. Requests read ``store.current`` once
+and keep that snapshot.
 """
 
 from __future__ import annotations
@@ -17,70 +20,89 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ccrelay.core.config import ConfigError, Settings, load_settings
-from ccrelay.core.plugins import Registry
+from ccrelay.core.config import ConfigError, Settings, read_config, validate
+from ccrelay.core.dotenv import dotenv_paths
+from ccrelay.core.plugins import PluginState, Registry
 
 log = logging.getLogger("ccrelay.config")
 DEBOUNCE = 0.2
 
 
 class ConfigStore:
-    """The current ``Settings`` and the machinery that replaces it."""
+    """The current ``Settings`` (and the plugin state it was validated with), and the
+    machinery that replaces them.
 
-    def __init__(self, path: Path, registry: Registry) -> None:
+    :param cwd: the working directory whose ``.env`` is read (default: the current one).
+    :param env_file_hint: the ``.env`` that messages suggest for a missing variable
+        (default: the one beside the config).
+    :raises ConfigError: when the config is invalid at start-up.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        registry: Registry,
+        *,
+        cwd: Path | None = None,
+        env_file_hint: Path | None = None,
+    ) -> None:
         self.path = Path(path)
         self.registry = registry
+        self.env_files = dotenv_paths(self.path, cwd)
+        self.env_file_hint = env_file_hint
         self._lock = threading.Lock()
         self._digest = b""
-        self.current: Settings = self._load()  # raises ConfigError at start-up
         self.last_error: str = ""
+        state, self.current = self._load()
+        self.registry.install(state)
 
     def _inputs_digest(self) -> bytes:
-        """A digest of everything a load reads: the config and the ``.env`` beside it."""
+        """A digest of everything a load reads: the config and the ``.env`` files."""
         h = hashlib.sha256()
-        for path in (self.path, self.path.parent / ".env"):
+        for path in (self.path, *self.env_files):
             h.update(path.read_bytes() if path.exists() else b"-")
         return h.digest()
 
-    def _load(self) -> Settings:
+    def _load(self) -> tuple[PluginState, Settings]:
         digest = self._inputs_digest()
-        settings = load_settings(
-            self.path,
-            strategies=lambda: self.registry.classes,
-            dialects=lambda: self.registry.dialects,
-            presets=lambda: self.registry.presets,
-        )
+        raw = read_config(self.path, env_files=self.env_files, env_file_hint=self.env_file_hint)
+        # The config's own plugin folders are scanned before its types are checked.
+        state = self.registry.scan(raw.plugin_dirs, raw.blocked_plugins)
+        settings = validate(raw, state.classes, state.dialects, state.unavailable, state.presets)
         self._digest = digest
-        return settings
+        return state, settings
 
-    def reload(self, *, force: bool = False) -> bool:
-        """Validate the file again and swap it in if valid; returns whether it changed."""
+    def reload(self, *, force: bool = False, plugins: bool = False) -> bool:
+        """Read the config again, rescan its plugin folders, and swap both in if the config
+        is valid; returns whether anything was swapped in.
+
+        :param force: reload even if the config and ``.env`` files are unchanged (SIGHUP).
+        :param plugins: plugin code changed: reload even if the config did not, and log
+            only what the plugins changed when it did not.
+        """
         with self._lock:
             try:
                 digest = self._inputs_digest()
             except OSError as exc:
                 log.error("config reload skipped: cannot read %s: %s", self.path, exc)
                 return False
-            if not force and digest == self._digest:
+            unchanged = digest == self._digest
+            if unchanged and not (force or plugins):
                 return False
             old = self.current
             try:
-                new = self._load()
+                state, new = self._load()
             except ConfigError as exc:
                 self.last_error = str(exc)
                 log.error("config reload rejected, keeping the last good config: %s", exc)
                 return False
-            self.registry.configure(_plugin_dirs(new, self.registry), new.blocked_plugins)
+            # Plugins first: a request reading the new config must find its strategies.
+            self.registry.install(state)
             self.current = new
             self.last_error = ""
-        log.info("config reloaded from %s: %s", self.path, describe_changes(old, new))
+        if force or not unchanged:
+            log.info("config reloaded from %s: %s", self.path, describe_changes(old, new))
         return True
-
-
-def _plugin_dirs(settings: Settings, registry: Registry) -> list[Path]:
-    # The built-in folder(s) the registry started with stay first; config adds more.
-    base = [d for d in registry.dirs if d not in settings.plugin_dirs]
-    return base + list(settings.plugin_dirs)
 
 
 def describe_changes(old: Settings, new: Settings) -> str:
@@ -121,23 +143,24 @@ class _Handler(FileSystemEventHandler):
 
 
 class Watcher:
-    """Watches the config folder and provider folders; debounces and reloads."""
+    """Watches the config and ``.env`` folders and the plugin folders; debounces and
+    reloads. After each reload the watched plugin folders follow the config's
+    ``plugins.dirs``."""
 
     def __init__(self, store: ConfigStore) -> None:
         self.store = store
         self.observer: Any = None
+        self._handler = _Handler(self)
+        self._watches: dict[tuple[Path, bool], Any] = {}
         self._timer: threading.Timer | None = None
         self._plugins_changed = False
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
 
     def start(self) -> None:
         self.observer = Observer()
-        handler = _Handler(self)
-        self.observer.schedule(handler, str(self.store.path.parent.resolve()), recursive=False)
-        for directory in self.store.registry.dirs:
-            if directory.is_dir():
-                self.observer.schedule(handler, str(directory.resolve()), recursive=True)
         self.observer.daemon = True
+        self.sync()
         self.observer.start()
 
     def stop(self) -> None:
@@ -146,18 +169,54 @@ class Watcher:
         if self.observer is not None:
             self.observer.stop()
 
+    def _wanted(self) -> set[tuple[Path, bool]]:
+        """(folder, recursive) pairs to watch now."""
+        store = self.store
+        wanted = {(store.path.parent.resolve(), False)}
+        wanted |= {(p.parent.resolve(), False) for p in store.env_files if p.parent.is_dir()}
+        for d in store.registry.dirs:
+            if d.is_dir():
+                wanted.add((d.resolve(), True))
+            elif d.parent.is_dir():  # a folder named before it exists: see it appear
+                wanted.add((d.parent.resolve(), False))
+        return wanted
+
+    def sync(self) -> None:
+        """Watch the folders the current config and plugin state name, and no others."""
+        if self.observer is None:
+            return
+        with self._sync_lock:
+            self._sync()
+
+    def _sync(self) -> None:
+        wanted = self._wanted()
+        for key in set(self._watches) - wanted:
+            self.observer.unschedule(self._watches.pop(key))
+        for key in wanted - set(self._watches):
+            folder, recursive = key
+            try:
+                self._watches[key] = self.observer.schedule(
+                    self._handler, str(folder), recursive=recursive
+                )
+            except OSError as exc:
+                log.warning("cannot watch %s: %s", folder, exc)
+            else:
+                if recursive:
+                    log.debug("watching plugin folder %s", folder)
+
     def notify(self, event: FileSystemEvent) -> None:
-        config = self.store.path.resolve()
+        store = self.store
         paths = {Path(str(event.src_path))}
         if getattr(event, "dest_path", ""):
             paths.add(Path(str(event.dest_path)))
-        touches_config = any(p == config or p.name == ".env" for p in paths)
-        touches_plugins = any(
-            str(p).startswith(str(d.resolve())) for p in paths for d in self.store.registry.dirs
-        )
-        if not (touches_config or touches_plugins):
+        if any("__pycache__" in p.parts for p in paths):
             return
-        if "__pycache__" in str(event.src_path):
+        config = store.path.resolve()
+        env_files = {e.resolve() for e in store.env_files}
+        touches_config = any(p == config or p in env_files for p in paths)
+        dirs = [d.resolve() for d in store.registry.dirs]
+        touches_plugins = any(p.is_relative_to(d) for p in paths for d in dirs)
+        if not (touches_config or touches_plugins):
             return
         with self._lock:
             self._plugins_changed |= touches_plugins
@@ -171,10 +230,9 @@ class Watcher:
         with self._lock:
             plugins, self._plugins_changed = self._plugins_changed, False
         try:
-            if plugins:
-                self.store.registry.refresh()
-            # After a plugin change, re-validate even an unchanged file: a config that named
-            # a strategy not yet dropped in is valid now.
-            self.store.reload(force=plugins)
+            # After a plugin change, reload even an unchanged file: a config naming a
+            # strategy not yet dropped in is valid now, and changed code is imported again.
+            self.store.reload(plugins=plugins)
+            self.sync()
         except Exception:  # noqa: BLE001 - the watcher must survive anything
             log.exception("config reload failed")

@@ -28,10 +28,16 @@ def free_port() -> int:
 
 
 class RelayProcess:
-    """ccrelay started with ``python main.py`` on a free port, its config in ``tmp_path``."""
+    """ccrelay started with ``python main.py`` on a free port, its config in ``tmp_path``,
+    started from ``cwd`` (default: ``tmp_path`` too)."""
 
     def __init__(
-        self, tmp: Path, config: dict[str, Any], extra_args: list[str], env: dict[str, str]
+        self,
+        tmp: Path,
+        config: dict[str, Any],
+        extra_args: list[str],
+        env: dict[str, str],
+        cwd: Path | None = None,
     ) -> None:
         self.dir = tmp
         self.config_path = tmp / "config.yaml"
@@ -45,7 +51,7 @@ class RelayProcess:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "main.py"), "--config", str(self.config_path),
              "--port", str(self.port), *extra_args],
-            cwd=tmp, stdout=self._out, stderr=subprocess.STDOUT, env=env,
+            cwd=cwd or tmp, stdout=self._out, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -68,7 +74,7 @@ class RelayProcess:
             self._out.flush()
         return self.output.read_text(errors="replace")
 
-    def token_lines(self, expect: int = 1, timeout: float = 3.0) -> list[str]:
+    def token_lines(self, expect: int = 1, timeout: float = 10.0) -> list[str]:
         """The token log's lines, waiting up to ``timeout`` for at least ``expect`` of them
         (a stream's line is written just after its last byte reaches the client)."""
         deadline = time.monotonic() + timeout
@@ -122,9 +128,12 @@ def start_relay(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[Any]:
     started: list[RelayProcess] = []
 
     def start(
-        config: dict[str, Any], *args: str, env: dict[str, str] | None = None
+        config: dict[str, Any],
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> RelayProcess:
-        relay = RelayProcess(tmp_path, config, list(args), {**clean_env, **(env or {})})
+        relay = RelayProcess(tmp_path, config, list(args), {**clean_env, **(env or {})}, cwd)
         started.append(relay)
         return relay
 

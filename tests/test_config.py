@@ -9,7 +9,12 @@ import pytest
 import yaml
 
 from ccrelay.core.config import ConfigError, load_settings
+from ccrelay.core.dialect import Dialect
+from ccrelay.core.dotenv import dotenv_paths
+from ccrelay.core.options import check_option
 from ccrelay.core.provider import Provider
+from ccrelay.providers.anthropic import AnthropicProvider
+from ccrelay.providers.openai import OpenAIProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,12 +35,20 @@ class _Anthropic(_Openai):
 STRATEGIES = {"openai": _Openai, "anthropic": _Anthropic}
 
 
-def load(tmp_path: Path, config: object, env: dict[str, str] | None = None, dotenv: str = ""):
+def load(
+    tmp_path: Path,
+    config: object,
+    env: dict[str, str] | None = None,
+    dotenv: str = "",
+    strategies: dict[str, type[Provider]] | None = None,
+    **kw,
+):
     path = tmp_path / "config.yaml"
     path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
     if dotenv:
         (tmp_path / ".env").write_text(dotenv)
-    return load_settings(path, strategies=lambda: STRATEGIES, environ=env or {})
+    kw.setdefault("env_files", (tmp_path / ".env",))  # never the .env of the test runner's cwd
+    return load_settings(path, strategies=lambda: strategies or STRATEGIES, environ=env or {}, **kw)
 
 
 BASE = {
@@ -156,3 +169,129 @@ def test_snapshot_is_immutable(tmp_path):
         s.active = "grok"  # type: ignore[misc]
     with pytest.raises(TypeError):
         s.providers["x"] = s.providers["grok"]  # type: ignore[index]
+
+
+# --- .env files ---------------------------------------------------------------------------
+
+
+def test_dotenv_order_is_environment_then_working_directory_then_config_folder(tmp_path):
+    project, conf = tmp_path / "project", tmp_path / "project" / "config"
+    conf.mkdir(parents=True)
+    (project / ".env").write_text("A=from-cwd\nB=from-cwd\n")
+    (conf / ".env").write_text("A=from-config\nB=from-config\nC=from-config\n")
+    files = dotenv_paths(conf / "config.yaml", cwd=project)
+    assert files == (project / ".env", conf / ".env")
+    config = {"providers": {"x": {"type": "openai", "base_url": "http://${C}/v1",
+                                  "api_key": "${A}", "model": "${B}"}}}  # fmt: skip
+    s = load(conf, config, {"A": "from-env"}, env_files=files)
+    x = s.providers["x"]
+    assert (x.api_key, x.model, x.base_url) == ("from-env", "from-cwd", "http://from-config/v1")
+
+
+def test_dotenv_files_are_read_once_when_the_config_sits_in_the_working_directory(tmp_path):
+    assert dotenv_paths(tmp_path / "config.yaml", cwd=tmp_path) == (tmp_path / ".env",)
+
+
+def test_a_missing_variable_is_named_with_the_fix(tmp_path):
+    s = load(tmp_path, BASE, {"GROK_API_KEY": "k"})
+    problem = s.providers["deepseek"].problem
+    assert s.providers["deepseek"].missing_env == (("DEEPSEEK_API_KEY", "api_key"),)
+    assert "environment variable DEEPSEEK_API_KEY is not set" in problem
+    assert "export DEEPSEEK_API_KEY=<your key>" in problem
+    assert f"DEEPSEEK_API_KEY=<your key> to {tmp_path / '.env'}" in problem
+
+
+# --- option values ------------------------------------------------------------------------
+
+REAL = {"openai": OpenAIProvider, "anthropic": AnthropicProvider}
+
+
+@pytest.mark.parametrize(
+    ("provider", "options", "message"),
+    [
+        ("grok", {"max_stop_sequences": "x"},
+         'providers.grok.options.max_stop_sequences: expected an integer, got "x"'),
+        ("grok", {"max_output_tokens": 0},
+         "providers.grok.options.max_output_tokens: expected an integer >= 1, got 0"),
+        ("grok", {"send_reasoning": "yes"},
+         'providers.grok.options.send_reasoning: expected true or false, got "yes"'),
+        ("grok", {"structured_output": "xml"},
+         "providers.grok.options.structured_output: expected one of json_schema, json_object"),
+        ("grok", {"extra_body": [1]}, "providers.grok.options.extra_body: expected a mapping"),
+        ("deepseek", {"auth": "basic"},
+         'providers.deepseek.options.auth: expected one of x-api-key, bearer, got "basic"'),
+        ("deepseek", {"strip_betas": "all"},
+         'providers.deepseek.options.strip_betas: expected a list of strings or *, got "all"'),
+        ("deepseek", {"strip_fields": ["a", 1]},
+         "providers.deepseek.options.strip_fields: expected a list of strings"),
+        ("deepseek", {"system_messages": "drop"},
+         "providers.deepseek.options.system_messages: expected one of keep, merge"),
+    ],
+)  # fmt: skip
+def test_option_values_are_checked_by_their_strategy_when_the_config_loads(
+    tmp_path, provider, options, message
+):
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    config["providers"][provider]["options"] = options
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, config, strategies=REAL)
+    assert message in str(info.value)
+
+
+def test_good_option_values_load(tmp_path):
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    config["providers"]["grok"]["options"] = {"max_stop_sequences": 0, "extra_body": {"a": 1},
+                                              "structured_output": "json_object"}  # fmt: skip
+    config["providers"]["deepseek"]["options"] = {"strip_betas": "*", "auth": "bearer"}
+    s = load(tmp_path, config, strategies=REAL)
+    assert s.providers["grok"].options["max_stop_sequences"] == 0
+
+
+class _Picky(Dialect):
+    name = "picky"
+    option_keys = frozenset({"level"})
+    parse = render_response = stream_renderer = render_error = None  # type: ignore[assignment]
+
+    @classmethod
+    def check_options(cls, options):
+        return check_option(options, "level", int, minimum=1)
+
+
+def test_dialect_option_values_are_checked_by_their_dialect(tmp_path):
+    config = {**BASE, "dialects": {"picky": {"level": "high"}}}
+    with pytest.raises(ConfigError, match='dialects.picky.level: expected an integer, got "high"'):
+        load(tmp_path, config, dialects=lambda: {"picky": _Picky()})
+    config["dialects"]["picky"]["level"] = 2
+    assert load(tmp_path, config, dialects=lambda: {"picky": _Picky()}).dialect_options == {
+        "picky": {"level": 2}
+    }
+
+
+def test_a_check_options_that_raises_is_a_config_error_not_a_crash(tmp_path):
+    class Broken(_Openai):
+        @classmethod
+        def check_options(cls, options):
+            raise KeyError("oops")
+
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    with pytest.raises(ConfigError, match="providers.grok.options: Broken.check_options failed"):
+        load(tmp_path, config, strategies={"openai": Broken, "anthropic": _Anthropic})
+
+
+def test_a_strategy_of_a_blocked_plugin_is_accepted_and_unconfigured(tmp_path):
+    config = yaml.safe_load(yaml.safe_dump(BASE))
+    config["providers"]["grok"]["type"] = "gone"
+    s = load(tmp_path, config, {"GROK_API_KEY": "k"},
+             unavailable=lambda: {"gone": "plugin providers.gone is blocked by plugins.blocked"})  # fmt: skip
+    assert not s.providers["grok"].configured
+    assert (
+        "providers.grok.type: strategy 'gone' is not loaded: plugin providers.gone is blocked"
+        in (s.providers["grok"].problem)
+    )
+
+
+def test_plugin_folders_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = load(tmp_path, {**BASE, "plugins": {"dirs": ["plugins", "/abs/p"], "blocked": ["x"]}})
+    assert s.plugin_dirs == (tmp_path / "plugins", Path("/abs/p"))
+    assert s.blocked_plugins == ("x",)

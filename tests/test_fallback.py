@@ -2,54 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import anthropic
 import pytest
 
 from tests.conftest import free_port
 from tests.fakes.upstream import Reply
-
-ANSWER = {"id": "msg_1", "type": "message", "role": "assistant", "model": "x",
-          "content": [{"type": "text", "text": "from second"}], "stop_reason": "end_turn",
-          "stop_sequence": None, "usage": {"input_tokens": 7, "output_tokens": 3}}  # fmt: skip
-MSGS = [{"role": "user", "content": "hi"}]
-
-
-def two(first_url: str, second_url: str) -> dict:
-    return {
-        "provider": {"name": "first", "fallback_providers": ["second"]},
-        "providers": {
-            "first": {"type": "anthropic", "base_url": first_url, "api_key": "k1", "model": "m1",
-                      "timeout": 2},
-            "second": {"type": "anthropic", "base_url": second_url, "api_key": "k2", "model": "m2"},
-        },
-    }  # fmt: skip
-
-
-def client(relay) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-
-
-def stream_in_background(relay) -> tuple[threading.Thread, dict]:
-    """Start a streaming request in a thread; ``result["text"]`` holds the answer when done,
-    ``result["error"]`` the SDK's exception if it raised one."""
-    result: dict = {}
-
-    def run() -> None:
-        try:
-            with client(relay).messages.stream(model="c", max_tokens=5, messages=MSGS) as s:
-                result["text"] = s.get_final_message().content[0].text
-        except anthropic.APIError as exc:
-            result["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, result
-
-
-def fields(line: str) -> dict[str, str]:
-    return dict(p.split("=", 1) for p in line.split(" | ") if "=" in p)
+from tests.helpers import ANSWER, MSGS, client, fields, sse_events, two
 
 
 @pytest.mark.parametrize(
@@ -133,26 +91,12 @@ def test_unconfigured_provider_is_skipped_with_a_clear_reason(start_relay, upstr
     assert "CCRELAY_TEST_MISSING_KEY is not set" in fields(relay.token_lines()[0])["error"]
 
 
-def _events(text: str) -> list[dict]:
-    return [
-        {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
-         "model": "x", "content": [], "stop_reason": None, "stop_sequence": None,
-         "usage": {"input_tokens": 11, "output_tokens": 1}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
-        {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-         "usage": {"output_tokens": 4}},
-        {"type": "message_stop"},
-    ]  # fmt: skip
-
-
 def test_stream_that_fails_before_its_first_event_falls_back(start_relay, upstream, upstream2):
     relay = start_relay(two(upstream.url, upstream2.url))
     upstream.reply(
         Reply(sse=[{"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}])
     )
-    upstream2.reply(Reply(sse=_events("streamed"), event_names=True))
+    upstream2.reply(Reply(sse=sse_events("streamed"), event_names=True))
     with client(relay).messages.stream(model="claude-x", max_tokens=5, messages=MSGS) as s:
         final = s.get_final_message()
     assert final.content[0].text == "streamed"
@@ -162,7 +106,7 @@ def test_stream_that_fails_before_its_first_event_falls_back(start_relay, upstre
 def test_failure_after_the_first_byte_ends_with_an_error_event(start_relay, upstream, upstream2):
     relay = start_relay(two(upstream.url, upstream2.url))
     # The upstream starts answering, then the stream stops without message_stop.
-    upstream.reply(Reply(sse=_events("partial")[:3], event_names=True))
+    upstream.reply(Reply(sse=sse_events("partial")[:3], event_names=True))
     with pytest.raises(anthropic.APIStatusError) as info:
         with client(relay).messages.stream(model="claude-x", max_tokens=5, messages=MSGS) as s:
             for _ in s:

@@ -15,7 +15,7 @@ import requests
 
 from tests.conftest import FIXTURES, one_provider
 from tests.fakes.upstream import Reply
-from tests.test_openai_convert import assert_openai_valid
+from tests.openai_checks import assert_openai_valid
 
 CLAUDE_CODE = sorted(p for p in (FIXTURES / "claude_code").glob("*.json") if p.name[:2] != "00")
 ANTHROPIC_ANSWER = {"id": "msg_1", "type": "message", "role": "assistant", "model": "x",

@@ -8,7 +8,7 @@ import time
 
 from tests.conftest import one_provider
 from tests.fakes.upstream import Reply
-from tests.test_fallback import ANSWER, _events
+from tests.helpers import ANSWER, sse_events, wait_for
 
 BODY = {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -20,19 +20,20 @@ def post(relay, body: dict) -> http.client.HTTPConnection:
 
 
 def hang_up_and_expect_upstream_closed(conn, upstream, relay) -> None:
-    """Close the client side; the relay must close its upstream within a second and log it."""
+    """Close the client side; the relay must close its upstream and log the cancel.
+
+    The upstream would stay silent for 20 s, so its connection closing (well before) is
+    the event that shows the relay noticed; how fast is bench/'s business."""
     conn.close()
-    closed_at = time.monotonic()
-    assert upstream.requests[0].closed.wait(3), "upstream connection was not closed"
-    assert time.monotonic() - closed_at < 1.5
-    assert "status=cancelled" in relay.token_lines()[0]
+    assert upstream.requests[0].closed.wait(15), "upstream connection was not closed"
+    assert "status=cancelled" in relay.token_lines(timeout=15)[0]
 
 
 def test_pings_flow_while_the_upstream_is_silent(start_relay, upstream):
     config = one_provider("anthropic", upstream.url)
     config["limits"] = {"ping_interval": 1}
     relay = start_relay(config)
-    events = _events("after the silence")
+    events = sse_events("after the silence")
     # message_start at once, then 2.6 s of silence (long reasoning), then the rest.
     upstream.reply(
         Reply(sse=[events[0], {"type": "ping"}, *events[1:]], event_names=True, chunk_delay=1.3)
@@ -50,7 +51,7 @@ def test_pings_flow_while_the_upstream_is_silent(start_relay, upstream):
 
 def test_client_hangup_during_a_silent_stream_closes_the_upstream(start_relay, upstream):
     relay = start_relay(one_provider("anthropic", upstream.url))
-    upstream.reply(Reply(sse=_events("x")[:2], event_names=True, hang=20))
+    upstream.reply(Reply(sse=sse_events("x")[:2], event_names=True, hang=20))
     conn = post(relay, {**BODY, "stream": True})
     resp = conn.getresponse()
     assert resp.status == 200
@@ -62,12 +63,10 @@ def test_client_hangup_during_a_silent_stream_closes_the_upstream(start_relay, u
 def test_client_hangup_before_a_non_streaming_answer_closes_the_upstream(start_relay, upstream):
     relay = start_relay(one_provider("anthropic", upstream.url))
     # The upstream streams slowly but the client asked for no stream: ccrelay is waiting.
-    upstream.reply(Reply(sse=_events("x")[:2], event_names=True, hang=20))
+    upstream.reply(Reply(sse=sse_events("x")[:2], event_names=True, hang=20))
     conn = post(relay, BODY)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not upstream.requests:
-        time.sleep(0.02)
-    time.sleep(0.2)
+    wait_for(lambda: upstream.requests)
+    time.sleep(0.2)  # let the relay start waiting for the answer
     hang_up_and_expect_upstream_closed(conn, upstream, relay)
 
 

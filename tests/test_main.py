@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import requests
@@ -12,8 +13,7 @@ import yaml
 
 from tests.conftest import ROOT, free_port, one_provider
 from tests.fakes.upstream import Reply
-from tests.test_fallback import _events, stream_in_background
-from tests.test_reload import wait_for
+from tests.helpers import sse_events, stream_in_background, wait_for
 
 
 def run_main(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -68,11 +68,16 @@ def test_help(tmp_path):
 
 def test_sigterm_lets_the_stream_in_flight_finish(start_relay, upstream):
     relay = start_relay(one_provider("anthropic", upstream.url))
-    upstream.reply(Reply(sse=_events("finished cleanly"), event_names=True, chunk_delay=0.3))
+    hold = threading.Event()  # the upstream sends two events, then waits for the test
+    upstream.reply(Reply(sse=sse_events("finished cleanly"), event_names=True, hold=hold,
+                         hold_after=2))  # fmt: skip
     t, result = stream_in_background(relay)
     wait_for(lambda: len(upstream.requests) == 1)
     relay.proc.send_signal(signal.SIGTERM)
-    t.join(10)
+    wait_for(lambda: "stopping: no new connections" in relay.log())
+    assert t.is_alive()
+    hold.set()
+    t.join(30)
     assert result["text"] == "finished cleanly"
     assert relay.proc.wait(10) == 0
     assert "status=success" in relay.token_lines()[0]
@@ -84,7 +89,7 @@ def test_streams_still_running_at_the_shutdown_deadline_end_with_an_error_event(
     config = one_provider("anthropic", upstream.url)
     config["server"] = {"shutdown_timeout": 1}
     relay = start_relay(config)
-    upstream.reply(Reply(sse=_events("never finishes")[:3], event_names=True, hang=30))
+    upstream.reply(Reply(sse=sse_events("never finishes")[:3], event_names=True, hang=30))
     t, result = stream_in_background(relay)
     wait_for(lambda: len(upstream.requests) == 1)
     time.sleep(0.3)
@@ -96,3 +101,24 @@ def test_streams_still_running_at_the_shutdown_deadline_end_with_an_error_event(
     line = relay.token_lines()[0]
     assert "status=error" in line and "shutting down" in line
     assert upstream.requests[0].closed.wait(3)
+
+
+def test_a_bad_option_value_stops_start_up_naming_its_path(tmp_path):
+    config = one_provider("openai", "http://127.0.0.1:9", options={"max_stop_sequences": "x"})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = run_main("--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'ccrelay: bad config: providers.up.options.max_stop_sequences: expected an integer, got "x"'
+    )
+
+
+def test_a_strategy_missing_from_every_plugin_folder_is_still_a_config_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    config = one_provider("nowhere", "http://127.0.0.1:9")
+    config["plugins"] = {"dirs": [str(tmp_path / "plugins")]}
+    path.write_text(yaml.safe_dump(config))
+    proc = run_main("--config", str(path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "providers.up.type: no provider strategy named 'nowhere'" in proc.stderr

@@ -16,6 +16,7 @@ import pytest
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError, Unsupported
 from ccrelay.core.provider import RequestContext, SSEEvent
+from tests.openai_checks import OPENAI_ID, OPENAI_NAME, assert_openai_valid
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
@@ -69,77 +70,6 @@ def convert(req: dict[str, Any], model: str = "gpt-4o", **options: Any) -> dict[
     allow = set(options.get("extra_body", {})) | ({"top_k"} if options.get("top_k") else set())
     assert_openai_valid(up.body, allow)
     return up.body
-
-
-# --- validity checkers ----------------------------------------------------------------------
-
-_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_ID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
-_ANTHROPIC_ONLY = {
-    "cache_control", "thinking", "context_management", "output_config", "metadata",
-    "stop_sequences", "top_k", "system", "input_schema", "tool_use_id", "is_error",
-    "max_tokens_to_sample", "anthropic_version",
-}  # fmt: skip
-
-
-def _walk_keys(value: Any, found: set[str]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found.add(k)
-            _walk_keys(v, found)
-    elif isinstance(value, list):
-        for v in value:
-            _walk_keys(v, found)
-
-
-def assert_openai_valid(body: dict[str, Any], allow: set[str] = frozenset()) -> None:
-    """What OpenAI's validator would reject, checked on a converted body."""
-    outside_schemas = {k: v for k, v in body.items() if k not in ("tools", "response_format")}
-    keys: set[str] = set()
-    _walk_keys(outside_schemas, keys)
-    for tool in body.get("tools", []):
-        _walk_keys({k: v for k, v in tool["function"].items() if k != "parameters"}, keys)
-    left = keys & _ANTHROPIC_ONLY - allow
-    assert not left, f"Anthropic-only fields left: {left}"
-    assert isinstance(body["model"], str) and body["model"]
-    if "tools" in body:
-        assert 0 < len(body["tools"]) <= 128
-        names = [t["function"]["name"] for t in body["tools"]]
-        assert all(_NAME.match(n) for n in names), names
-        assert len(set(names)) == len(names)
-        assert all(t["type"] == "function" for t in body["tools"])
-    else:
-        assert "tool_choice" not in body and "parallel_tool_calls" not in body
-    pending: set[str] = set()
-    for i, msg in enumerate(body["messages"]):
-        role = msg["role"]
-        assert role in ("system", "developer", "user", "assistant", "tool"), role
-        if role == "tool":
-            assert msg["tool_call_id"] in pending, f"messages[{i}]: orphan tool message"
-            pending.discard(msg["tool_call_id"])
-            assert isinstance(msg["content"], str) and msg["content"], f"messages[{i}] empty"
-            continue
-        assert not pending, f"messages[{i}]: calls {pending} unanswered before a {role} message"
-        content = msg.get("content")
-        if role == "assistant" and msg.get("tool_calls"):
-            assert content is None or (isinstance(content, str) and content)
-            for call in msg["tool_calls"]:
-                assert _ID.match(call["id"]), call["id"]
-                assert call["type"] == "function"
-                assert _NAME.match(call["function"]["name"])
-                assert isinstance(json.loads(call["function"]["arguments"]), dict)
-                pending.add(call["id"])
-            continue
-        if isinstance(content, str):
-            assert content, f"messages[{i}]: empty content"
-        else:
-            assert isinstance(content, list) and content, f"messages[{i}]: empty content"
-            assert role == "user", "only user messages carry non-text parts here"
-            for part in content:
-                assert part["type"] in ("text", "image_url", "file"), part
-                if part["type"] == "text":
-                    assert part["text"]
-    assert not pending, f"calls {pending} never answered"
 
 
 _DELTA_FOR = {"text": "text_delta", "thinking": "thinking_delta", "tool_use": "input_json_delta"}
@@ -415,7 +345,7 @@ def test_tool_ids_shortened_consistently() -> None:
     body = convert(request(messages=msgs))
     call_ids = [c["id"] for c in body["messages"][1]["tool_calls"]]
     assert [m["tool_call_id"] for m in body["messages"][2:4]] == call_ids
-    assert all(_ID.match(i) for i in call_ids) and call_ids[0] != call_ids[1]
+    assert all(OPENAI_ID.match(i) for i in call_ids) and call_ids[0] != call_ids[1]
     assert call_ids[0] == convert(request(messages=msgs))["messages"][1]["tool_calls"][0]["id"]
 
 
@@ -428,7 +358,7 @@ def test_illegal_tool_names_round_trip() -> None:
     )
     body = convert(req)
     sent = body["tools"][0]["function"]["name"]
-    assert sent != name and _NAME.match(sent)
+    assert sent != name and OPENAI_NAME.match(sent)
     assert body["tool_choice"]["function"]["name"] == sent
     assert body["messages"][1]["tool_calls"][0]["function"]["name"] == sent
     # The mapping back lives in the request's context, not in process-wide state.
@@ -510,8 +440,10 @@ def test_convert_request_rejects(fields: dict[str, Any], model: str, error: type
 
 
 def test_bad_option_value_names_the_option() -> None:
-    with pytest.raises(RelayError, match="providers.up.options.max_output_tokens"):
-        PROVIDER.convert_request(request(), ctx("gpt-4o", max_output_tokens="lots"))
+    # Checked when the config loads (core/config.py adds the path), never per request.
+    assert PROVIDER.check_options({"max_output_tokens": "lots"}) == [
+        'max_output_tokens: expected an integer, got "lots"'
+    ]
 
 
 # --- real Claude Code requests ----------------------------------------------------------------

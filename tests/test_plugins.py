@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import sys
-import textwrap
-import time
-from pathlib import Path
 
-import anthropic
 import pytest
 import requests
 
 from ccrelay.core.plugins import Registry
 from tests.conftest import ROOT, one_provider
 from tests.fakes.upstream import Reply
+from tests.helpers import answer, client, tagged_plugin, wait_for, write_plugin
 
-# A complete strategy in one file: it speaks Anthropic upstream but tags every answer, so a
-# test can see that this plugin (and not the built-in) served the request.
-ECHO_PLUGIN = """
-from ccrelay.core.hookspecs import hookimpl
-from ccrelay.core.provider import Provider, UpstreamRequest
-
-
-class Tagged(Provider):
-    name = "{name}"
-
-    def convert_request(self, req, ctx):
-        return UpstreamRequest("/v1/messages", {{**req, "model": ctx.model}}, False)
-
-    def convert_response(self, body, ctx):
-        body["content"][0]["text"] = "[{name}] " + body["content"][0]["text"]
-        return body
-
-    def stream(self, events, ctx):
-        raise NotImplementedError
-
-
-@hookimpl
-def ccrelay_register_providers(register):
-    register(Tagged)
-"""
-
-ANSWER = {"id": "msg_1", "type": "message", "role": "assistant", "model": "x",
-          "content": [{"type": "text", "text": "hello"}], "stop_reason": "end_turn",
-          "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
-
-
-def write_plugin(folder: Path, name: str, source: str) -> None:
-    (folder / name).mkdir(parents=True)
-    (folder / name / "__init__.py").write_text(textwrap.dedent(source))
+ANSWER = answer("hello")
 
 
 def test_builtin_strategies_register_through_the_hook():
@@ -60,7 +24,7 @@ def test_builtin_strategies_register_through_the_hook():
 
 
 def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
-    write_plugin(tmp_path, "good", ECHO_PLUGIN.format(name="good"))
+    write_plugin(tmp_path, "good", tagged_plugin("good"))
     write_plugin(tmp_path, "importerror", "import no_such_module_anywhere\n")
     write_plugin(
         tmp_path, "abstract",
@@ -69,7 +33,7 @@ def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
         "    def convert_request(self, req, ctx): pass\n"
         "@hookimpl\ndef ccrelay_register_providers(register):\n    register(Half)\n",
     )  # fmt: skip
-    write_plugin(tmp_path, "dup", ECHO_PLUGIN.format(name="good"))
+    write_plugin(tmp_path, "dup", tagged_plugin("good"))
     write_plugin(
         tmp_path,
         "typo",
@@ -93,20 +57,17 @@ def test_folder_dropped_in_while_running_is_usable_without_restart(start_relay, 
     plugins.mkdir()
     config = one_provider("anthropic", upstream.url)
     relay = start_relay(config, "--providers-dir", str(plugins))
-    write_plugin(plugins, "dropped", ECHO_PLUGIN.format(name="dropped"))
-    time.sleep(0.1)
+    write_plugin(plugins, "dropped", tagged_plugin("dropped"))
+    wait_for(lambda: "new provider strategies: dropped" in relay.log())
     config["providers"]["up"]["type"] = "dropped"
     relay.write_config(config)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and relay.health()["providers"]["up"]["type"] != "dropped":
-        time.sleep(0.05)
+    wait_for(lambda: relay.health()["providers"]["up"]["type"] == "dropped")
     health = relay.health()
     up = health["providers"]["up"]
     assert (up["type"], up["configured"], up["model"]) == ("dropped", True, None)
     assert any(p["strategies"] == ["dropped"] for p in health["plugins"])
     upstream.reply(Reply(json=ANSWER))
-    client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-    msg = client.messages.create(
+    msg = client(relay).messages.create(
         model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
     )
     assert msg.content[0].text == "[dropped] hello"
@@ -117,9 +78,7 @@ def test_broken_folder_dropped_in_is_reported_and_serving_goes_on(start_relay, u
     plugins.mkdir()
     relay = start_relay(one_provider("anthropic", upstream.url), "--providers-dir", str(plugins))
     write_plugin(plugins, "broken", "raise RuntimeError('boom at import')\n")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not relay.health()["plugin_problems"]:
-        time.sleep(0.05)
+    wait_for(lambda: relay.health()["plugin_problems"])
     assert relay.health()["plugin_problems"] == [
         {"plugin": "providers.broken", "reason": "RuntimeError: boom at import"}
     ]
@@ -135,7 +94,7 @@ def installed_dist(tmp_path):
     site = tmp_path / "site"
     pkg = site / "ccrelay_tagged"
     pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(ECHO_PLUGIN.format(name="tagged"))
+    (pkg / "__init__.py").write_text(tagged_plugin("tagged"))
     dist = site / "ccrelay_tagged-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ccrelay-tagged\nVersion: 1.0\n")
@@ -158,8 +117,7 @@ def test_installed_entry_point_serves_through_the_relay(start_relay, upstream, i
     config = one_provider("tagged", upstream.url)
     relay = start_relay(config, env={"PYTHONPATH": str(installed_dist)})
     upstream.reply(Reply(json=ANSWER))
-    client = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
-    msg = client.messages.create(
+    msg = client(relay).messages.create(
         model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
     )
     assert msg.content[0].text == "[tagged] hello"

@@ -34,7 +34,7 @@ Options (``providers.<name>.options``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ccrelay.core import signatures
@@ -42,6 +42,7 @@ from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.options import check_option, expected_value
 from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
@@ -87,6 +88,18 @@ class AnthropicProvider(Provider):
         {"strip_fields", "strip_betas", "validates_signatures", "auth", "count_tokens",
          "system_messages"}
     )  # fmt: skip
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        problems = check_option(options, "strip_fields", list)
+        betas = options.get("strip_betas", "*")
+        if betas != "*" and check_option(options, "strip_betas", list):
+            problems.append(f"strip_betas: {expected_value('a list of strings or *', betas)}")
+        problems += check_option(options, "validates_signatures", bool)
+        problems += check_option(options, "count_tokens", bool)
+        problems += check_option(options, "auth", ("x-api-key", "bearer"))
+        problems += check_option(options, "system_messages", ("keep", "merge"))
+        return problems
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = ctx.provider.options

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
-from .capabilities import OPTION_KEYS, resolve
+from .capabilities import OPTION_KEYS, check_options, resolve
 from .convert_request import build_body
 from .convert_response import to_canonical
 from .names import renames
@@ -61,8 +61,12 @@ class OpenAIProvider(Provider):
     )  # fmt: skip
     option_keys: ClassVar[frozenset[str]] = OPTION_KEYS
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
+        return check_options(options)
+
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
-        opts = resolve(ctx.model, ctx.provider.options, ctx.provider.name)
+        opts = resolve(ctx.model, ctx.provider.options)
         body = build_body(req, ctx.model, opts, ctx.provider.name)
         # Tool names OpenAI would reject were renamed; answers name them the client's way.
         ctx.state["tool_names"] = renames(t.get("name", "") for t in req.get("tools") or ())

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ccrelay.core.errors import RelayError
+from ccrelay.core.options import check_option
 
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
 _ALL_EFFORTS = ("minimal", "low", "medium", "high")
@@ -87,7 +87,8 @@ def lookup(model: str) -> ModelCaps:
 
 @dataclass(frozen=True)
 class Options:
-    """``providers.<name>.options`` read and type-checked, merged over the model's table row."""
+    """``providers.<name>.options`` merged over the model's table row (the values were checked
+    by ``check_options`` when the config loaded)."""
 
     caps: ModelCaps
     send_reasoning: bool = True
@@ -108,53 +109,46 @@ OPTION_KEYS = frozenset(
 )  # fmt: skip
 
 
-def resolve(model: str, options: Mapping[str, Any], provider: str) -> Options:
-    """Merge the capability row of ``model`` with the provider's ``options``.
+def check_options(options: Mapping[str, Any]) -> list[str]:
+    """Problems with the values of ``providers.<name>.options``, in config-error words
+    (``max_stop_sequences: expected an integer, got "x"``); the config loader reports them
+    with the option's path, so requests never meet a bad value."""
+    problems: list[str] = []
+    for key in ("max_completion_tokens", "fixed_temperature", "reasoning_effort",
+                "send_reasoning", "top_k", "send_user"):  # fmt: skip
+        problems += check_option(options, key, bool)
+    problems += check_option(options, "max_output_tokens", int, minimum=1)
+    problems += check_option(options, "max_stop_sequences", int, minimum=0)
+    problems += check_option(options, "reasoning_field", str)
+    problems += check_option(options, "structured_output", ("json_schema", "json_object"))
+    problems += check_option(options, "extra_body", dict)
+    return problems
 
-    :raises RelayError: 500 naming the option when a value has the wrong type (config keys
-        are checked by core, values only here).
-    """
+
+def resolve(model: str, options: Mapping[str, Any]) -> Options:
+    """Merge the capability row of ``model`` with the provider's ``options`` (whose values
+    ``check_options`` accepted when the config loaded)."""
     caps = lookup(model)
     if not options:
         return Options(caps=caps, send_reasoning=caps.reasoning_replay)
-    where = f"providers.{provider}.options"
-    max_out = _get(options, "max_output_tokens", int, where, caps.max_output)
     efforts = caps.efforts
     if "reasoning_effort" in options:
-        flag = _get(options, "reasoning_effort", bool, where, False)
-        efforts = (efforts or _ALL_EFFORTS) if flag else ()
+        efforts = (efforts or _ALL_EFFORTS) if options["reasoning_effort"] else ()
     caps = ModelCaps(
-        max_output=max_out,
-        completion_tokens_param=_get(
-            options, "max_completion_tokens", bool, where, caps.completion_tokens_param
-        ),
-        fixed_sampling=_get(options, "fixed_temperature", bool, where, caps.fixed_sampling),
+        max_output=options.get("max_output_tokens", caps.max_output),
+        completion_tokens_param=options.get("max_completion_tokens", caps.completion_tokens_param),
+        fixed_sampling=options.get("fixed_temperature", caps.fixed_sampling),
         efforts=efforts,
         stop=caps.stop,
         reasoning_replay=caps.reasoning_replay,
     )
-    structured = _get(options, "structured_output", str, where, "json_schema")
-    if structured not in ("json_schema", "json_object"):
-        raise RelayError(500, f"{where}.structured_output: expected json_schema or json_object")
-    extra = _get(options, "extra_body", dict, where, None)
     return Options(
         caps=caps,
-        send_reasoning=_get(options, "send_reasoning", bool, where, caps.reasoning_replay),
-        reasoning_field=_get(options, "reasoning_field", str, where, "reasoning_content"),
-        top_k=_get(options, "top_k", bool, where, False),
-        max_stop_sequences=_get(options, "max_stop_sequences", int, where, 4),
-        send_user=_get(options, "send_user", bool, where, True),
-        structured_output=structured,
-        extra_body=extra,
+        send_reasoning=options.get("send_reasoning", caps.reasoning_replay),
+        reasoning_field=options.get("reasoning_field", "reasoning_content"),
+        top_k=options.get("top_k", False),
+        max_stop_sequences=options.get("max_stop_sequences", 4),
+        send_user=options.get("send_user", True),
+        structured_output=options.get("structured_output", "json_schema"),
+        extra_body=options.get("extra_body"),
     )
-
-
-def _get(options: Mapping[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
-    value = options.get(key, default)
-    if value is default:
-        return value
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise RelayError(
-            500, f"{where}.{key}: expected {kind.__name__}, got {value!r}; fix config.yaml"
-        )
-    return value

@@ -25,6 +25,8 @@ class Reply:
     :param chunk_delay: seconds between SSE events.
     :param hang: after the events, keep the connection open this long (a silent upstream).
     :param path: only answer requests whose path ends with this (others fall through).
+    :param hold: an SSE reply sends its first ``hold_after`` events, then waits (up to 60 s)
+        for this event to be set before the rest: a stream a test can keep running.
     """
 
     status: int = 200
@@ -36,6 +38,8 @@ class Reply:
     chunk_delay: float = 0.0
     hang: float = 0.0
     event_names: bool = False
+    hold: threading.Event | None = None
+    hold_after: int = 0
 
 
 @dataclass
@@ -120,6 +124,8 @@ class FakeUpstream:
                 for i, ev in enumerate(reply.sse):
                     if i and reply.chunk_delay:
                         time.sleep(reply.chunk_delay)
+                    if reply.hold is not None and i == reply.hold_after:
+                        reply.hold.wait(60)
                     if isinstance(ev, dict):
                         name = (
                             f"event: {ev['type']}\n" if reply.event_names and "type" in ev else ""
