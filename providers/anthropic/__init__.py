@@ -96,8 +96,12 @@ class AnthropicProvider(Provider):
         if isinstance(temperature, (int, float)) and temperature > 1:
             body["temperature"] = 1.0  # Anthropic takes 0-1; other protocols 0-2
         if "max_tokens" not in body:
-            # Clients of other protocols may leave it out; Anthropic requires it.
-            body["max_tokens"] = default_max_tokens(ctx.model)
+            # Clients of other protocols may leave it out; Anthropic requires it, above any
+            # thinking budget (a Chat client's reasoning_effort becomes one).
+            body["max_tokens"] = limit = default_max_tokens(ctx.model)
+            thinking = body.get("thinking")
+            if isinstance(thinking, dict) and (thinking.get("budget_tokens") or 0) >= limit:
+                body["thinking"] = {**thinking, "budget_tokens": limit - 1}
         for key in opts.get("strip_fields", ()):
             body.pop(key, None)
         native = _is_anthropic(ctx.provider.base_url)
