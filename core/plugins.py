@@ -273,9 +273,9 @@ def _collect(
                 classes[cls.name] = cls
                 owners[cls.name] = plugin_name
                 per_plugin.setdefault(plugin_name, []).append(cls.name)
-    # pluggy calls the last-registered plugin first; keep registration order.
-    order = list(per_plugin)[::-1]
-    ordered = {n: classes[n] for p in order for n in per_plugin[p]}
+    # get_hookimpls() lists plugins in registration order (pluggy *calls* them in reverse);
+    # keep registration order, so the built-in dialects come in file order (anthropic first).
+    ordered = {n: classes[n] for p in per_plugin for n in per_plugin[p]}
     return ordered, owners, per_plugin
 
 
