@@ -383,3 +383,16 @@ def test_long_backend_tool_ids_are_shortened_and_restored(client, upstream, back
     else:  # the openai strategy shortens it its own way, the same on the call and the result
         sent_id = body["messages"][1]["tool_calls"][0]["id"]
         assert len(sent_id) <= 40 and body["messages"][2]["tool_call_id"] == sent_id
+
+
+def test_unknown_chat_paths_get_openai_errors(start_relay, upstream):
+    relay = start_relay(one_provider("openai", upstream.url, model="up-model"))
+    resp = requests.post(relay.url + "/v1/chat/nothing", json={}, timeout=5)
+    assert resp.status_code == 404
+    err = resp.json()["error"]
+    assert err["code"] == "not_found" and "/v1/chat/completions" in err["message"]
+    resp = requests.get(relay.url + "/v1/chat/completions", timeout=5)
+    assert resp.status_code == 405 and resp.json()["error"]["type"] == "invalid_request_error"
+    client = openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
+    model = client.models.retrieve("up-model")
+    assert (model.id, model.object, model.owned_by) == ("up-model", "model", "up")

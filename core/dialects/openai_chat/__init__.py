@@ -73,7 +73,7 @@ _STATUS = {529: 503}
 def error_object(err: RelayError) -> dict[str, Any]:
     """``{"error": {message, type, param, code}}`` for ``err`` (openai-chat.md §8)."""
     etype, code = _ERRORS.get(err.kind, ("server_error", None))
-    if code == "not_found" and "model" in err.message.lower():
+    if code == "not_found" and "model" in err.message.lower() and "no route" not in err.message:
         code = "model_not_found"
     param = err.param
     if err.kind is ErrorKind.CONTEXT_TOO_LONG and param is None:
