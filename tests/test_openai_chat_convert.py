@@ -159,9 +159,9 @@ def test_side_field(body, side):
         ({"messages": [U, {"role": "assistant", "tool_calls": [
             {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]},
          "messages[1].tool_calls"),
-        ({"messages": [{"role": "user"}]}, "messages.0.content"),
+        ({"messages": [{"role": "user"}]}, "messages[0].content"),
         ({"messages": [U], "stream": "yes"}, "stream"),
-        ({"messages": [U], "stop": [1]}, "stop.0"),
+        ({"messages": [U], "stop": [1]}, "stop[0]"),
     ],
 )  # fmt: skip
 def test_rejected_with_the_field_named(body, param):
@@ -339,3 +339,10 @@ def test_render_error(err, status, etype, code):
     assert set(out.body["error"]) == {"message", "type", "param", "code"}
     assert (out.body["error"]["type"], out.body["error"]["code"]) == (etype, code)
     assert out.headers == err.headers
+
+
+def test_schema_errors_name_paths_the_openai_way():
+    with pytest.raises(InvalidRequest) as info:
+        parse({"messages": [U, {"role": "assistant", "tool_calls": [{"id": 5}]}]})
+    assert info.value.param == "messages[1].tool_calls[0].id"
+    assert info.value.message.startswith("messages[1].tool_calls[0].id: expected a string, got 5")

@@ -75,7 +75,7 @@ def test_text_answer_with_usage(client, upstream, backend, relay):
         assert body["messages"] == [{"role": "user", "content": "hi"}]
     assert "client-key" not in json.dumps(upstream.requests[0].headers)
     line = relay.token_lines()[0]
-    assert "dialect=openai_chat" in line or "openai_chat" in line
+    assert "dialect=openai_chat" in line and "client_model=my-model" in line
 
 
 def test_streamed_text_with_usage_chunk(client, upstream, backend):
@@ -347,7 +347,7 @@ def test_response_format(client, upstream, backend):
             {"role": "user", "content": "next"}]},
          "messages[1].tool_calls", "c1"),
         ({"temperature": "hot"}, "temperature", "a number"),
-        ({"messages": [{"role": "robot", "content": "x"}]}, "messages.0.role", "'user'"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role", "'user'"),
         ({"reasoning_effort": "extreme"}, "reasoning_effort", "extreme"),
     ],
 )  # fmt: skip

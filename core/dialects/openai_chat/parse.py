@@ -85,6 +85,7 @@ _MESSAGE_KEYS = frozenset(
     {"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal", "tool_call_id"}
 )
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)(?:;[\w=.+-]+)*;base64,", re.ASCII)
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
 _CHOICES = {"none": {"type": "none"}, "auto": {"type": "auto"}, "required": {"type": "any"}}
 
 #: thinking blocks kept for a tool call id (``core/vault.py``), or None
@@ -98,7 +99,17 @@ def parse_request(body: Any, thinking_for: ThinkingLookup, original_id: IdLookup
 
     :raises InvalidRequest: naming the field at fault and the fix.
     """
-    validate(REQUEST, body)
+    try:
+        validate(REQUEST, body)
+    except InvalidRequest as err:  # OpenAI names paths messages[2].content, not messages.2
+        param = _INDEX.sub(r"[\1]", err.param or "") or None
+        where = err.param or ""
+        message = (
+            param + err.message[len(where) :]
+            if param and err.message.startswith(where)
+            else err.message
+        )
+        raise InvalidRequest(message, param=param) from None
     side = _Side()
     _reject(body)
     req: dict[str, Any] = {"model": body["model"]}
