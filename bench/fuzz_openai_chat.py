@@ -18,6 +18,7 @@ import argparse
 import collections
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -110,6 +111,7 @@ def main() -> int:
             relay.stop()
         for fake in fakes:
             fake.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"{args.examples} bodies to each backend kind in {elapsed:.0f} s")
     for kind, counter in counts.items():
         print(f"  {kind:9s} " + ", ".join(f"{k}: {v}" for k, v in sorted(counter.items())))
