@@ -126,3 +126,13 @@ def test_deepseek_style_reasoning_goes_back_on_tool_turns(start_relay, upstream)
     assert sent["reasoning_content"] == "plan"
     assert sent["tool_calls"][0]["function"]["arguments"] == '{"path": "hello.txt"}'
     assert json.loads(sent["tool_calls"][0]["function"]["arguments"]) == {"path": "hello.txt"}
+
+
+def test_anthropic_rules_while_thinking(client, upstream):
+    upstream.reply(answer("anthropic", text="ok"))
+    client.chat.completions.create(model="m", messages=ASK, tools=TOOLS, reasoning_effort="low",
+                                   tool_choice="required", temperature=0.3, top_p=0.5)  # fmt: skip
+    sent = upstream.requests[0].body
+    assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert sent["tool_choice"] == {"type": "auto"}  # Anthropic rejects forced tools then
+    assert "temperature" not in sent and "top_p" not in sent

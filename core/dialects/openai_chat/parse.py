@@ -13,8 +13,8 @@ same-protocol upstream gets the client's exact value.
 | ``stream_options.include_usage`` | C | the usage chunk is sent only when true |
 | ``stream_options.include_obfuscation`` | C | accepted; ccrelay adds no padding anyway |
 | ``max_completion_tokens``, ``max_tokens`` | C | ``max_tokens`` (the first one given, in this order); absent: left out, the backend uses its model's output limit |
-| ``temperature`` | C S | ``temperature``, capped at 1 (Anthropic's range); the exact value carried when capped or dropped for thinking |
-| ``top_p`` | C | ``top_p``; with thinking on, dropped below 0.95 (Anthropic's rule) and carried |
+| ``temperature`` | C | ``temperature`` (0-2; the anthropic strategy clamps it to 1, and drops it while thinking) |
+| ``top_p`` | C | ``top_p`` |
 | ``top_k`` (vLLM, DashScope) | C S | ``top_k``; carried (the openai strategy drops it by default) |
 | ``stop`` (string or list) | C | ``stop_sequences`` (a list) |
 | ``n`` | R | above 1: no backend here returns several choices |
@@ -461,11 +461,8 @@ def _document(file: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 
 def _sampling(body: Mapping[str, Any], req: dict[str, Any], side: _Side) -> None:
-    temperature = body.get("temperature")
-    if temperature is not None:
-        req["temperature"] = min(temperature, 1.0)
-        if temperature > 1:
-            side.fields["temperature"] = temperature
+    if body.get("temperature") is not None:
+        req["temperature"] = body["temperature"]  # 0-2; the anthropic strategy clamps to 1
     if body.get("top_p") is not None:
         req["top_p"] = body["top_p"]
     if body.get("top_k") is not None:
@@ -568,20 +565,9 @@ def _thinking(body: Mapping[str, Any], req: dict[str, Any], side: _Side, warn: l
             "this request without thinking"
         )
         return
+    # Anthropic's rules while thinking (no temperature, no forced tool...) are the anthropic
+    # strategy's: other backends get the client's sampling as sent.
     req["thinking"] = {"type": "enabled", "budget_tokens": budget}
-    # Anthropic's rules while thinking: default sampling, no forced tool use.
-    for key in ("temperature", "top_k"):
-        if key in req:
-            side.fields.setdefault(key, body[key])
-            del req[key]
-    if req.get("top_p", 1) < 0.95:
-        side.fields["top_p"] = body["top_p"]
-        del req["top_p"]
-    choice = req.get("tool_choice")
-    if choice and choice["type"] in ("any", "tool"):
-        side.fields.setdefault("tool_choice", body["tool_choice"])
-        req["tool_choice"] = {**choice, "type": "auto"}
-        req["tool_choice"].pop("name", None)
 
 
 def _thinking_replayable(messages: list[dict[str, Any]]) -> bool:
