@@ -292,7 +292,8 @@ def test_side_fields_reach_only_an_openai_upstream(client, upstream, backend):
         ]
     else:
         assert not set(carried) - {"top_k", "temperature"} & set(body)
-        assert "temperature" not in body and "top_k" not in body  # thinking is on
+        assert body.get("temperature") == 1.0  # clamped to Anthropic's range (1 while thinking)
+        assert "top_k" not in body  # thinking is on
         assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
         assert body["metadata"] == {"user_id": "u-1"}
         assert body["max_tokens"] == 4000
