@@ -345,3 +345,18 @@ def test_schema_errors_name_paths_the_openai_way():
         parse({"messages": [U, {"role": "assistant", "tool_calls": [{"id": 5}]}]})
     assert info.value.param == "messages[1].tool_calls[0].id"
     assert info.value.message.startswith("messages[1].tool_calls[0].id: expected a string, got 5")
+
+
+def test_stream_tool_input_given_at_block_start():
+    events = [
+        {"type": "message_start", "message": {"id": "msg_2", "model": "m"}},
+        {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 2}},
+        {"type": "message_stop"},
+    ]  # fmt: skip
+    chunks, _ = _stream(events, include_usage=False)
+    calls = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls", ())]
+    assert "".join(tc["function"]["arguments"] for tc in calls) == '{"a":1}'
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"

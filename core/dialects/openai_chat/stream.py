@@ -27,7 +27,7 @@ from typing import Any
 
 from ccrelay.core.dialect import StreamRenderer
 from ccrelay.core.errors import RelayError
-from ccrelay.core.jsonutil import dumps
+from ccrelay.core.jsonutil import dumps, dumps_str
 from ccrelay.core.types import CanonicalEvent
 from ccrelay.core.vault import Vault
 
@@ -133,6 +133,9 @@ class ChatStream(StreamRenderer):
                 "index": n, "id": call_id, "type": "function",
                 "function": {"name": block.get("name") or "", "arguments": ""},
             }]}, out)  # fmt: skip
+            if block.get("input"):  # a strategy that sends the whole input at the start
+                self._chunk({"tool_calls": [{"index": n, "function": {
+                    "arguments": dumps_str(block["input"])}}]}, out)  # fmt: skip
         elif kind == "thinking":
             self.open_thinking, self.signature = [], []
             text = block.get("thinking")
