@@ -18,7 +18,10 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURE = REPO.parent / "shared" / "fixtures" / "claude_code" / "01_messages_turn1_stream.json"
+# The shared fixtures sit beside the main checkout; a worktree elsewhere uses the tests' copy.
+_SHARED = REPO.parent / "shared" / "fixtures" / "claude_code" / "01_messages_turn1_stream.json"
+_COPY = REPO / "tests" / "fixtures" / "claude_code" / "01_messages_turn1_stream.json"
+FIXTURE = _SHARED if _SHARED.is_file() else _COPY
 
 _PROSE = (
     "You are a careful coding assistant working in a large Python repository. Read files before "

@@ -135,3 +135,16 @@ def valid_anthropic_message(payload: bytes) -> bool:
         and isinstance(msg.get("content"), list)
         and any(b.get("type") == "text" and b.get("text") for b in msg["content"])
     )
+
+
+def valid_chat_completion(payload: bytes) -> bool:
+    try:
+        out = json.loads(payload)
+    except ValueError:
+        return False
+    return (
+        isinstance(out, dict)
+        and out.get("object") == "chat.completion"
+        and bool(out.get("choices"))
+        and bool(out["choices"][0].get("message", {}).get("content"))
+    )

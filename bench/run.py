@@ -9,6 +9,11 @@ Every figure is measured for the relay (Anthropic request to ``/v1/messages``) a
 (the OpenAI request the relay itself sent upstream, captured from the upstream, sent straight
 to the upstream), as the median of several runs, and printed beside the target with PASS/FAIL.
 
+The Chat Completions path (rows starting ``chat``) sends that captured OpenAI request to the
+relay's ``/v1/chat/completions`` instead: the same upstream, a Chat body of the same size and
+content, converted Chat -> canonical -> Chat; its "direct" is what the relay then sent
+upstream. It adds rows; the Anthropic rows and their targets mean what they meant before.
+
 Results go to ``bench/results/<UTC time>.json`` and ``bench/results/latest.md`` (git-ignored).
 Every child is started in its own process group and killed at the end, also on Ctrl-C/SIGTERM.
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``taskset``.
@@ -42,6 +47,7 @@ from clientlib import (  # noqa: E402
     post_json,
     stream_once,
     valid_anthropic_message,
+    valid_chat_completion,
 )
 
 HOST = "127.0.0.1"
@@ -52,6 +58,7 @@ ANTHROPIC_HEADERS = {
     "anthropic-version": "2023-06-01",
 }
 OPENAI_HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer dummy"}
+CHAT = "/v1/chat/completions"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- child processes --------------------------------------------------------------------
@@ -286,17 +293,18 @@ def wrk(port: int, path: str, body_file: Path, conns: int, seconds: float) -> di
 
 
 def nonstreaming(args, relay: Relay, upstream: Upstream, cases: dict) -> dict:
+    """``cases``: name -> (relay path, relay body file, direct path, direct body file)."""
     results = {}
     for case, c in [(case, c) for case in cases for c in (1, 16, 64)]:
-        relay_file, direct_path, direct_file = cases[case]
+        relay_path, relay_file, direct_path, direct_file = cases[case]
         wrk(upstream.port, direct_path, direct_file, c, args.warmup)
-        wrk(relay.port, "/v1/messages", relay_file, c, args.warmup)
+        wrk(relay.port, relay_path, relay_file, c, args.warmup)
         runs = {"relay": [], "direct": []}
         cpu = {"relay": [], "upstream": []}
         for _ in range(args.runs):
             runs["direct"].append(wrk(upstream.port, direct_path, direct_file, c, args.duration))
             r0, u0, t0 = cpu_seconds(relay.pid), cpu_seconds(upstream.proc.pid), time.monotonic()
-            runs["relay"].append(wrk(relay.port, "/v1/messages", relay_file, c, args.duration))
+            runs["relay"].append(wrk(relay.port, relay_path, relay_file, c, args.duration))
             wall = time.monotonic() - t0
             cpu["relay"].append((cpu_seconds(relay.pid) - r0) / wall)
             cpu["upstream"].append((cpu_seconds(upstream.proc.pid) - u0) / wall)
@@ -328,12 +336,13 @@ def nonstreaming(args, relay: Relay, upstream: Upstream, cases: dict) -> dict:
 
 
 def streaming(args, relay: Relay, upstream: Upstream, reqs: dict) -> dict:
+    """``reqs``: name -> (chunks, relay request, direct request, runs, relay speaks Anthropic)."""
     results = {}
-    for name, (chunks, relay_raw, direct_raw, runs) in reqs.items():
+    for name, (chunks, relay_raw, direct_raw, runs, anthropic) in reqs.items():
         samples = {"relay": [], "direct": []}
         for i in range(runs + 2):  # two warm-up rounds, interleaved relay/direct
             d = stream_once(HOST, upstream.port, direct_raw, anthropic=False, expect_chunks=chunks)
-            r = stream_once(HOST, relay.port, relay_raw, anthropic=True, expect_chunks=chunks)
+            r = stream_once(HOST, relay.port, relay_raw, anthropic=anthropic, expect_chunks=chunks)
             if i >= 2:
                 samples["direct"].append(d)
                 samples["relay"].append(r)
@@ -465,6 +474,18 @@ def evaluate(res: dict) -> list[tuple[str, str, str, bool | None]]:
         add("ten-second streams", f"{rs['completed']} completed", "all, within 2%", False)
     c = cold["median_s"]
     add("cold start to first valid answer", f"{c:.3f} s", "<= 0.5 s", c <= 0.5)
+    # The Chat Completions path, held to the same targets.
+    if "chat small_5k c=16" in ns:
+        r = ns["chat small_5k c=16"]["relay"]["rps"]
+        add("chat: requests/s, 5 KB, c=16", f"{r:,.0f}", ">= 1,000", r >= 1000)
+        a = ns["chat small_5k c=1"]["added_p50_ms"]
+        add("chat: added p50 latency, c=1, 5 KB", f"{a:.2f} ms", "<= 1 ms", a <= 1.0)
+        a = ns["chat claude_code_80k c=1"]["added_p50_ms"]
+        add("chat: added p50 latency, c=1, 80 KB body", f"{a:.2f} ms", "<= 2 ms", a <= 2.0)
+    b = st.get("chat burst 200x0ms", {})
+    if "added_ttlb_ms" in b:
+        t = b["added_ttlb_ms"]
+        add("chat: 200-chunk burst, TTLB minus direct", f"{t:.2f} ms", "<= 4 ms", t <= 4.0)
     return rows
 
 
@@ -630,6 +651,7 @@ def main() -> int:
                 raise RuntimeError(f"{case}: relay answered {status}: {payload[:500]!r}")
             direct_path, direct_body = upstream.last_request()
             cases[case] = (
+                "/v1/messages",
                 save(f"{case}.relay.json", body),
                 direct_path,
                 save(f"{case}.direct.json", direct_body),
@@ -638,6 +660,20 @@ def main() -> int:
                 f"  {case}: {len(body):,} B Anthropic -> {len(direct_body):,} B OpenAI "
                 f"({direct_path})"
             )
+        # The Chat path: the OpenAI body the relay made above, sent to /v1/chat/completions.
+        for case in list(cases):
+            chat_body = cases[case][3].read_bytes()
+            status, payload = post_json(HOST, relay.port, CHAT, chat_body, OPENAI_HEADERS)
+            if status != 200 or not valid_chat_completion(payload):
+                raise RuntimeError(f"chat {case}: relay answered {status}: {payload[:500]!r}")
+            direct_path, direct_body = upstream.last_request()
+            cases[f"chat {case}"] = (
+                CHAT,
+                save(f"chat_{case}.relay.json", chat_body),
+                direct_path,
+                save(f"chat_{case}.direct.json", direct_body),
+            )
+            log(f"  chat {case}: {len(chat_body):,} B Chat -> {len(direct_body):,} B OpenAI")
 
         if "nonstreaming" in parts:
             log("non-streaming (wrk, one thread, core 1):")
@@ -656,6 +692,17 @@ def main() -> int:
                 http_request("/v1/messages", body, ANTHROPIC_HEADERS, HOST, relay.port),
                 http_request(direct_path, direct_body, OPENAI_HEADERS, HOST, upstream.port),
                 runs,
+                True,
+            )
+            # The same stream asked in Chat Completions words (the body the relay made).
+            post_json(HOST, relay.port, CHAT, direct_body, OPENAI_HEADERS, timeout=30)
+            chat_path, chat_direct = upstream.last_request()
+            stream_reqs[f"chat {name}"] = (
+                n,
+                http_request(CHAT, direct_body, OPENAI_HEADERS, HOST, relay.port),
+                http_request(chat_path, chat_direct, OPENAI_HEADERS, HOST, upstream.port),
+                runs,
+                False,
             )
         if "streaming" in parts:
             log("streaming, one stream at a time (TTFB = first response byte):")

@@ -108,6 +108,8 @@ class Usage(TypedDict):
     output_tokens: int
     cache_creation_input_tokens: NotRequired[int]
     cache_read_input_tokens: NotRequired[int]
+    #: ``{"reasoning_tokens": n}`` when the backend says how much of the output was thinking
+    output_tokens_details: NotRequired[dict[str, int]]
 
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]

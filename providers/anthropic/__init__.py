@@ -11,7 +11,8 @@ What is changed on the way, and why:
 |---|---|---|
 | ``model`` | the configured ``model`` (else the client's) | same |
 | ``temperature`` above 1 (clients of 0-2 protocols) | clamped to 1 | same |
-| ``max_tokens`` absent (clients of other protocols) | the model's output limit | same |
+| ``max_tokens`` absent (clients of other protocols) | the model's output limit (above any thinking budget, which is lowered to fit) | same |
+| with thinking on: ``temperature`` other than 1, ``top_k``, ``top_p`` below 0.95, ``tool_choice`` any/tool (clients of other protocols set them beside a reasoning effort) | removed; a forced tool choice becomes auto: Anthropic rejects them while thinking | same |
 | ``anthropic-beta`` header | forwarded | forwarded minus ``options.strip_betas`` (``"*"`` drops all) |
 | top-level fields | forwarded | minus ``options.strip_fields`` |
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
@@ -109,8 +110,13 @@ class AnthropicProvider(Provider):
         if isinstance(temperature, (int, float)) and temperature > 1:
             body["temperature"] = 1.0  # Anthropic takes 0-1; other protocols 0-2
         if "max_tokens" not in body:
-            # Clients of other protocols may leave it out; Anthropic requires it.
-            body["max_tokens"] = default_max_tokens(ctx.model)
+            # Clients of other protocols may leave it out; Anthropic requires it, above any
+            # thinking budget (a Chat client's reasoning_effort becomes one).
+            body["max_tokens"] = limit = default_max_tokens(ctx.model)
+            thinking = body.get("thinking")
+            if isinstance(thinking, dict) and (thinking.get("budget_tokens") or 0) >= limit:
+                body["thinking"] = {**thinking, "budget_tokens": limit - 1}
+        _thinking_rules(body)
         for key in opts.get("strip_fields", ()):
             body.pop(key, None)
         native = _is_anthropic(ctx.provider.base_url)
@@ -195,6 +201,25 @@ def default_max_tokens(model: str) -> int:
         if marker in name:
             return limit
     return 8_192
+
+
+def _thinking_rules(body: dict[str, Any]) -> None:
+    """Anthropic's rules while thinking is on (anthropic-messages.md §6): default sampling,
+    ``top_p`` within 0.95-1, no forced tool use. Claude Code never breaks them; clients of
+    other protocols may send a temperature or a forced tool beside their reasoning effort."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "adaptive"):
+        return
+    if body.get("temperature") not in (None, 1, 1.0):
+        del body["temperature"]
+    body.pop("top_k", None)
+    top_p = body.get("top_p")
+    if isinstance(top_p, (int, float)) and top_p < 0.95:
+        del body["top_p"]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        body["tool_choice"] = {k: v for k, v in choice.items() if k not in ("type", "name")}
+        body["tool_choice"]["type"] = "auto"
 
 
 def _is_anthropic(base_url: str) -> bool:

@@ -67,7 +67,7 @@ class OpenAIProvider(Provider):
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
         opts = resolve(ctx.model, ctx.provider.options)
-        body = build_body(req, ctx.model, opts, ctx.provider.name)
+        body = build_body(req, ctx.model, opts, ctx.provider.name, ctx.side_for(self.protocol))
         # Tool names OpenAI would reject were renamed; answers name them the client's way.
         ctx.state["tool_names"] = renames(t.get("name", "") for t in req.get("tools") or ())
         return UpstreamRequest(

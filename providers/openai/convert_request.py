@@ -69,11 +69,27 @@ context_management        D  Anthropic server-side context editing
 service_tier, inference_  D  Anthropic-only knobs without an OpenAI meaning
   geo, top-level cache_control, unknown fields
 container, mcp_servers    R  Anthropic-hosted features
+
+The side field of a Chat Completions client (``ctx.side_for("openai_chat")``, laid out in
+``core/dialects/openai_chat/__init__.py``) is applied last, so a same-protocol client loses
+nothing on the way:
+
+side fields               C  set on the body as the client sent them (presence_penalty,
+                             seed, logprobs, vendor switches ...), over what was built above;
+                             ``options.extra_body`` still comes last
+side messages             C  ``name``, ``role: developer`` and unknown keys set back on the
+                             message made from that canonical message
+side tool_results         C  extra keys set back on that tool message
+side calls                C  the client's exact ``arguments`` string (no re-serialised
+                             bytes, so the upstream's prompt cache still matches) and
+                             extra keys of that tool call
+side tools, images        C  ``strict`` and extra keys of a tool; ``detail`` of an image
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from ccrelay.core.errors import InvalidRequest, Unsupported
@@ -87,10 +103,21 @@ from .names import tool_id_out, tool_name_out
 _BILLING_PREFIX = "x-anthropic-billing-header:"
 _TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 _NOT_EXECUTED = "Error: tool call was not executed (no result in the conversation)"
+_NO_SIDE: Mapping[str, Any] = {}
 
 
-def build_body(req: CanonicalRequest, model: str, opts: Options, provider: str) -> dict[str, Any]:
-    """The upstream JSON body for ``req`` (see the module table for every field)."""
+def build_body(
+    req: CanonicalRequest,
+    model: str,
+    opts: Options,
+    provider: str,
+    side: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The upstream JSON body for ``req`` (see the module table for every field).
+
+    :param side: the side field of an ``openai_chat`` client (empty for any other).
+    """
+    side = side or _NO_SIDE
     for key in ("container", "mcp_servers"):
         if req.get(key):
             raise Unsupported(
@@ -98,7 +125,9 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, provider: str) 
             )
     caps = opts.caps
     stream = bool(req.get("stream"))
-    body: dict[str, Any] = {"model": model, "messages": _messages(req, opts), "stream": stream}
+    body: dict[str, Any] = {
+        "model": model, "messages": _messages(req, opts, side), "stream": stream,
+    }  # fmt: skip
     if stream:
         body["stream_options"] = {"include_usage": True}
     max_tokens = req.get("max_tokens")
@@ -122,7 +151,7 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, provider: str) 
                 f"providers.{provider}.options.max_stop_sequences"
             )
         body["stop"] = list(stops)
-    _tools(req, body)
+    _tools(req, body, side.get("tools") or _NO_SIDE)
     user_id = (req.get("metadata") or {}).get("user_id")
     if opts.send_user and isinstance(user_id, str) and user_id:
         body["user"] = hashlib.blake2b(user_id.encode(), digest_size=16).hexdigest()
@@ -130,6 +159,8 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, provider: str) 
     if effort:
         body["reasoning_effort"] = effort
     _output_format(req, body, opts)
+    if side.get("fields"):
+        body.update(side["fields"])
     if opts.extra_body:
         body.update(opts.extra_body)
     return body
@@ -138,20 +169,24 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, provider: str) 
 # --- messages ------------------------------------------------------------------------------
 
 
-def _messages(req: CanonicalRequest, opts: Options) -> list[dict[str, Any]]:
+def _messages(
+    req: CanonicalRequest, opts: Options, side: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    extras = side.get("messages") or _NO_SIDE
     system = _system_text(req.get("system"))
     if system:
-        out.append({"role": "system", "content": system})
+        out.append({"role": "system", "content": system, **extras.get("system", _NO_SIDE)})
     pending: dict[str, None] = {}  # calls of the last assistant turn not yet answered, in order
     for i, msg in enumerate(req.get("messages") or ()):
         role = msg.get("role")
         content = msg.get("content")
+        start = len(out)
         if role == "user":
-            pending = _user(content, out, pending, f"messages[{i}]")
+            pending = _user(content, out, pending, f"messages[{i}]", side, i)
         elif role == "assistant":
             _answer_missing(out, pending)
-            converted = _assistant(content, opts, f"messages[{i}]")
+            converted = _assistant(content, opts, f"messages[{i}]", side, i)
             pending = {}
             if converted is not None:
                 out.append(converted)
@@ -164,6 +199,11 @@ def _messages(req: CanonicalRequest, opts: Options) -> list[dict[str, Any]]:
                 out.append({"role": "system", "content": text})
         else:
             raise InvalidRequest(f"messages[{i}].role: expected user, assistant or system")
+        extra = extras.get(str(i))
+        if extra:
+            made = [m for m in out[start:] if m["role"] != "tool"]
+            if made:
+                made[-1].update(extra)
     _answer_missing(out, pending)
     return out
 
@@ -202,7 +242,12 @@ def _text_only(content: Any, where: str) -> str:
 
 
 def _user(
-    content: Any, out: list[dict[str, Any]], pending: dict[str, None], where: str
+    content: Any,
+    out: list[dict[str, Any]],
+    pending: dict[str, None],
+    where: str,
+    side: Mapping[str, Any] = _NO_SIDE,
+    i: int = 0,
 ) -> dict[str, None]:
     """Append the tool messages, then the user message, of one user turn."""
     if isinstance(content, str):
@@ -221,6 +266,9 @@ def _user(
                 parts.append({"type": "text", "text": block["text"]})
         elif kind == "image":
             parts.append(image_part(block, f"{where}.content[{j}]"))
+            detail = (side.get("images") or _NO_SIDE).get(f"{i}.{j}")
+            if detail:
+                parts[-1]["image_url"].update(detail)
         elif kind == "document":
             parts.append(document_part(block, f"{where}.content[{j}]"))
         elif kind not in ("thinking", "redacted_thinking"):
@@ -236,6 +284,9 @@ def _user(
             if ids[k] in pending:
                 del pending[ids[k]]
                 out.append({"role": "tool", "tool_call_id": ids[k], "content": text})
+                extra = (side.get("tool_results") or _NO_SIDE).get(f"{i}.{j}")
+                if extra:
+                    out[-1].update(extra)
             else:
                 follow.append({"type": "text", "text": f"Result of tool call {ids[k]}: {text}"})
             if images:
@@ -254,9 +305,12 @@ def _collapse(parts: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _assistant(content: Any, opts: Options, where: str) -> dict[str, Any] | None:
+def _assistant(
+    content: Any, opts: Options, where: str, side: Mapping[str, Any] = _NO_SIDE, i: int = 0
+) -> dict[str, Any] | None:
     if isinstance(content, str):
         return {"role": "assistant", "content": content} if content else None
+    sent = side.get("calls") or _NO_SIDE
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     thinking: list[str] = []
@@ -275,6 +329,9 @@ def _assistant(content: Any, opts: Options, where: str) -> dict[str, Any] | None
                     "arguments": args if isinstance(args, str) else dumps_str(args or {}),
                 },
             })  # fmt: skip
+            exact = sent.get(f"{i}.{len(calls) - 1}")
+            if exact:
+                _restore_call(calls[-1], exact)
         elif kind == "thinking":
             if block.get("thinking"):
                 thinking.append(block["thinking"])
@@ -290,10 +347,22 @@ def _assistant(content: Any, opts: Options, where: str) -> dict[str, Any] | None
     return msg
 
 
+def _restore_call(call: dict[str, Any], exact: Mapping[str, Any]) -> None:
+    """The client's own arguments string and extra keys on a call it sent (side field)."""
+    for key, value in exact.items():
+        if key == "arguments":
+            if value.strip():
+                call["function"]["arguments"] = value
+        elif key == "function" and isinstance(value, dict):
+            call["function"].update(value)
+        else:
+            call[key] = value
+
+
 # --- tools, effort, output format ----------------------------------------------------------
 
 
-def _tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
+def _tools(req: CanonicalRequest, body: dict[str, Any], side: Mapping[str, Any]) -> None:
     tools = req.get("tools")
     if not tools:
         return  # tool_choice without tools is meaningless and rejected upstream
@@ -307,7 +376,12 @@ def _tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
         if tool.get("description"):
             fn["description"] = tool["description"]
         fn["parameters"] = tool.get("input_schema") or {"type": "object", "properties": {}}
-        out.append({"type": "function", "function": fn})
+        entry = {"type": "function", "function": fn}
+        extra = side.get(tool.get("name"))
+        if extra:
+            fn.update(extra.get("function") or _NO_SIDE)
+            entry.update({k: v for k, v in extra.items() if k != "function"})
+        out.append(entry)
     body["tools"] = out
     choice = req.get("tool_choice")
     if not choice:

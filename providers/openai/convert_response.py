@@ -10,7 +10,10 @@ finish_reason                   stop -> end_turn (OpenAI does not say which stop
                                 tool_use, content_filter -> refusal; any tool call -> tool_use
 usage                           input = prompt - cached, cache_read = cached
                                 (``prompt_tokens_details.cached_tokens`` or DeepSeek
-                                ``prompt_cache_hit_tokens``), output = completion
+                                ``prompt_cache_hit_tokens``), output = completion;
+                                ``completion_tokens_details.reasoning_tokens`` ->
+                                ``output_tokens_details.reasoning_tokens`` (Anthropic's newer
+                                usage breakdown)
 """
 
 from __future__ import annotations
@@ -56,12 +59,17 @@ def usage_from(raw: Any) -> Usage:
         or 0
     )
     cached = min(cached, prompt)
-    return {
+    out: Usage = {
         "input_tokens": prompt - cached,
         "output_tokens": raw.get("completion_tokens") or 0,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": cached,
     }
+    completion = raw.get("completion_tokens_details")
+    reasoning = completion.get("reasoning_tokens") if isinstance(completion, dict) else None
+    if isinstance(reasoning, int):
+        out["output_tokens_details"] = {"reasoning_tokens": reasoning}
+    return out
 
 
 def stop_reason(finish: Any, has_tool_calls: bool) -> str:

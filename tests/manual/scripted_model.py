@@ -24,16 +24,23 @@ def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, A
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return "The file was written; report back.", "Created hello.txt containing hi.", []
-    if "Write" in tools:
+    write = _write_tool(tools)
+    if write:
         args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
         return (
-            "The user wants a file. I will use the Write tool.",
+            f"The user wants a file. I will use the {write} tool.",
             "",
-            [{"id": "call_write_1", "name": "Write", "arguments": args}],
+            [{"id": "call_write_1", "name": write, "arguments": args}],
         )
     if body.get("response_format"):
         return "", json.dumps({"title": "Create hello file"}), []
     return "", "ok", []
+
+
+def _write_tool(tools: set[Any]) -> str | None:
+    """The client's file-writing tool: Claude Code's ``Write``, Qwen Code's ``write_file``
+    (both take ``file_path`` and ``content``)."""
+    return next((name for name in ("Write", "write_file") if name in tools), None)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -145,12 +152,13 @@ def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[
     if isinstance(content, list) and any(b.get("type") == "tool_result" for b in content):
         return "The file was written; report back.", "Created hello.txt containing hi.", []
     tools = {t.get("name") for t in body.get("tools", [])}
-    if "Write" in tools:
+    write = _write_tool(tools)
+    if write:
         args = json.dumps({"file_path": f"{workdir}/hello.txt", "content": "hi"})
         return (
             "The user wants a file.",
             "",
-            [{"id": "toolu_write_1", "name": "Write", "arguments": args}],
+            [{"id": "toolu_write_1", "name": write, "arguments": args}],
         )
     if body.get("output_config", {}).get("format"):
         return "", json.dumps({"title": "Create hello file"}), []
