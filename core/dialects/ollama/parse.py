@@ -1,0 +1,527 @@
+"""Ollama ``/api/chat`` and ``/api/generate`` bodies to a ``ClientCall``.
+
+C = converted to the canonical (Anthropic Messages) form, S = carried in the side field (for
+a strategy of protocol ``ollama`` only; see ``docs/ollama-dialect.md``), R = rejected with a
+400 naming the field. Several fields are both: converted for every backend and carried so an
+Ollama backend gets the client's exact value.
+
+| field | | what happens |
+|---|---|---|
+| ``model`` | C | ``model``; a ``:latest`` tag is removed (``x`` and ``x:latest`` are one model) |
+| ``messages`` | C | table below; none at all is Ollama's "load the model" request, answered locally |
+| ``prompt``, ``system``, ``images`` (generate) | C | one user turn (images first), ``system``; an empty prompt loads |
+| ``suffix``, ``template``, ``context``, ``raw: true`` (generate) | R | fill-in-the-middle, prompt templates and token memory need a local model; ccrelay's backends apply their own template |
+| ``stream`` | C | ``stream``; absent means true, as in Ollama |
+| ``tools`` | C | ``{name, description, input_schema}``; ``type`` other than ``function`` is R |
+| ``think`` | C S | false -> ``thinking: disabled``; true / low / medium / high -> ``thinking: enabled`` with ``budget_tokens`` 4096 / 1024 / 8192 / 24576, below ``max_tokens``; always carried |
+| ``format`` | C S | ``"json"`` -> ``output_config.format`` with the schema ``{type: object}``; a schema -> the same with it; always carried |
+| ``options.num_predict`` | C | ``max_tokens`` when 1 or more; -1, -2 (no limit, fill the context) and 0: left out, the backend decides |
+| ``options.temperature`` | C S | ``temperature`` capped at 1 (Anthropic's range); the exact value carried when capped |
+| ``options.top_p`` | C | ``top_p`` (0 to 1) |
+| ``options.top_k`` | C S | ``top_k`` when 1 or more; 0 or less (Ollama: off) carried |
+| ``options.stop`` | C S | ``stop_sequences`` without empty or blank strings; carried when some were left out |
+| other ``options`` (``seed``, ``num_ctx``, ``min_p``, ``repeat_penalty``, ...) | S | as sent: no canonical field holds them |
+| ``keep_alive``, ``truncate``, ``shift``, ``top_logprobs``, ``logprobs: false``, unknown fields | S | as sent |
+| ``logprobs: true`` | R | no backend answer through ccrelay carries log probabilities |
+
+With thinking on, Anthropic's rules apply to the canonical request: ``temperature`` and
+``top_k`` are left out and ``top_p`` below 0.95 too (each carried). Thinking is left out, with
+a warning, when ``num_predict`` leaves less than 1024 tokens for it, or when the last
+assistant turn made tool calls whose thinking ccrelay does not know (restarted, expired, or
+another backend answered): Anthropic rejects a tool-loop turn without its signed thinking.
+
+Messages:
+
+| message | | what happens |
+|---|---|---|
+| ``system`` before any other message | C | ``system`` (one text block each) |
+| ``system`` later | C | a ``role: system`` message at its place (each strategy decides); one that arrives between tool calls and their results follows the results |
+| ``user`` ``content`` / ``images`` | C | image blocks (media type from the data's magic bytes; PNG, JPEG, GIF, WebP) then text |
+| ``assistant`` ``content`` / ``thinking`` | C | text / a leading unsigned ``thinking`` block; the signed thinking ccrelay kept for the turn's tool calls replaces it (``vault``) |
+| ``assistant`` ``tool_calls`` | C | ``tool_use`` blocks; ``arguments`` an object (a JSON string is parsed); ids synthesized (``ids.py``) or the client's |
+| ``assistant`` ``images`` | R | no backend takes images from the assistant |
+| an empty assistant message, or one with only thinking | C | left out: it carries nothing a backend accepts |
+| ``tool`` | C | a ``tool_result`` for the pending call with the same ``tool_call_id``, else the first with the same ``tool_name``, else (no name) the first pending; images go into the result |
+| consecutive ``tool`` messages, and a ``user`` message right after them | C | one user turn: the results in order, then the user's blocks |
+| a call without a result before the next message | C | an error result "tool call was not executed", with a warning |
+| a ``tool`` message answering no pending call | C | user text ``Result of tool <name>: ...`` |
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from ccrelay.core.dialect import ClientCall
+from ccrelay.core.errors import InvalidRequest
+from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.schema import validate
+from ccrelay.core.types import CanonicalRequest
+
+from .ids import call_id, clean_id
+from .spec import CHAT, CHAT_FIELDS, GENERATE, GENERATE_FIELDS
+
+#: thinking budget per ``think`` value (mapping.md §10; plain ``true`` stays below 8192, the
+#: output limit the anthropic strategy assumes for models it does not know)
+BUDGETS: dict[Any, int] = {True: 4096, "low": 1024, "medium": 8192, "high": 24576}
+_MIN_BUDGET = 1024
+_NOT_EXECUTED = "Error: tool call was not executed (no result in the conversation)"
+_ROLES = ("system", "user", "assistant", "tool")
+_DATA_URL = re.compile(r"^data:(image/[\w.+-]+)?(?:;[\w=.+-]+)*;base64,", re.ASCII)
+_ZERO = re.compile(r"^0+(\.0*)?[a-z]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: thinking blocks ccrelay kept for a tool call id (``core/vault.py``), or None
+Kept = Callable[[str], "list[dict[str, Any]] | None"]
+
+
+def model_name(name: str) -> str:
+    """The canonical model for an Ollama name: ``x:latest`` is ``x``."""
+    return name[:-7] if name.endswith(":latest") and len(name) > 7 else name
+
+
+def parse_chat(body: Any, kept: Kept) -> ClientCall:
+    """An ``/api/chat`` body (see the module table)."""
+    validate(CHAT, body)
+    messages = body.get("messages") or []
+    if not messages:
+        return _load(body, "chat")
+    conv = _Conversation(kept)
+    conv.convert(messages)
+    req: dict[str, Any] = {"model": model_name(body["model"]), "messages": conv.out}
+    if conv.system:
+        req["system"] = conv.system[0]["text"] if len(conv.system) == 1 else conv.system
+    call = _call(body, req, "chat", CHAT_FIELDS)
+    call.warnings.extend(conv.warnings)
+    tools = _tools(body.get("tools") or ())
+    if tools:
+        req["tools"] = tools
+    _thinking(body, req, call, conv.replayable)
+    call.state["ids"] = conv.used
+    return _finish(call)
+
+
+def parse_generate(body: Any) -> ClientCall:
+    """An ``/api/generate`` body (see the module table)."""
+    validate(GENERATE, body)
+    if body.get("raw"):
+        raise InvalidRequest(
+            "raw: ccrelay's backends apply their own prompt template, so a raw (pre-templated) "
+            "prompt cannot be honoured; send the plain prompt without raw, or use /api/chat",
+            param="raw",
+        )
+    for key, why in (
+        ("suffix", "fill-in-the-middle needs a local model"),
+        ("template", "ccrelay's backends apply their own prompt template"),
+        ("context", "token context is a local model's memory; send the history to /api/chat"),
+    ):
+        if body.get(key):
+            raise InvalidRequest(f"{key}: not supported through ccrelay ({why})", param=key)
+    prompt = body.get("prompt") or ""
+    images = body.get("images") or []
+    if not prompt and not images:
+        return _load(body, "generate")
+    content: Any = prompt
+    if images:
+        content = [_image(data, f"images.{i}") for i, data in enumerate(images)]
+        if prompt:
+            content.append({"type": "text", "text": prompt})
+    req: dict[str, Any] = {
+        "model": model_name(body["model"]),
+        "messages": [{"role": "user", "content": content}],
+    }
+    if body.get("system"):
+        req["system"] = body["system"]
+    call = _call(body, req, "generate", GENERATE_FIELDS)
+    _thinking(body, req, call, replayable=True)
+    call.state["ids"] = set()
+    return _finish(call)
+
+
+# --- the conversation ------------------------------------------------------------------------
+
+
+class _Conversation:
+    """Walks Ollama messages in order, pairing tool results with the calls before them."""
+
+    def __init__(self, kept: Kept) -> None:
+        self.kept = kept
+        self.out: list[dict[str, Any]] = []
+        self.system: list[dict[str, Any]] = []
+        self.used: set[str] = set()
+        self.warnings: list[str] = []
+        self.pending: list[tuple[str, str]] = []  # (id, name) of calls awaiting a result
+        self.results: dict[str, Any] | None = None  # the user turn holding their results
+        self.held: list[dict[str, Any]] = []  # system messages that came among the results
+        #: False when the last tool-calling turn's thinking is unknown (see ``_thinking``)
+        self.replayable = True
+
+    def convert(self, messages: list[dict[str, Any]]) -> None:
+        for i, msg in enumerate(messages):
+            role = msg["role"].lower()
+            if role == "tool":
+                self._tool(i, msg)
+                continue
+            if role == "system" and (self.pending or self.results is not None) and self.out:
+                self.held.append({"role": "system", "content": msg.get("content") or ""})
+                continue
+            self._close(merge_next=role == "user")
+            if role == "system":
+                text = msg.get("content") or ""
+                if not self.out:
+                    if text:
+                        self.system.append({"type": "text", "text": text})
+                else:
+                    self.out.append({"role": "system", "content": text})
+            elif role == "user":
+                self._user(i, msg)
+            elif role == "assistant":
+                self._assistant(i, msg)
+            else:
+                raise InvalidRequest(
+                    f"messages.{i}.role: expected one of {', '.join(_ROLES)}, got {role!r}",
+                    param=f"messages.{i}.role",
+                )
+        if self.results is not None:  # answered in part: the rest get error results
+            self._close(merge_next=False)
+        self.out.extend(self.held)
+
+    def _close(self, merge_next: bool) -> None:
+        """End the current tool round: unanswered calls get error results."""
+        if self.pending:
+            results = self._results_turn()
+            for cid, name in self.pending:
+                results["content"].append(
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": cid,
+                        "content": _NOT_EXECUTED,
+                        "is_error": True,
+                    }
+                )
+                self.warnings.append(
+                    f"tool call {name} ({cid}) has no result in the conversation; it was "
+                    "answered with an error result"
+                )
+            self.pending = []
+        if self.held:
+            self.out.extend(self.held)
+            self.held = []
+        if not merge_next:
+            self.results = None
+
+    def _results_turn(self) -> dict[str, Any]:
+        if self.results is None:
+            self.results = {"role": "user", "content": []}
+            self.out.append(self.results)
+        return self.results
+
+    def _user(self, i: int, msg: Mapping[str, Any]) -> None:
+        text = msg.get("content") or ""
+        images = msg.get("images") or []
+        turn = self.results
+        self.results = None
+        if turn is not None and self.out and self.out[-1] is turn:
+            # A user message right after tool results joins their turn, after them.
+            turn["content"].extend(
+                _image(d, f"messages.{i}.images.{j}") for j, d in enumerate(images)
+            )
+            if text:
+                turn["content"].append({"type": "text", "text": text})
+            return
+        if not images:
+            self.out.append({"role": "user", "content": text})
+            return
+        blocks = [_image(d, f"messages.{i}.images.{j}") for j, d in enumerate(images)]
+        if text:
+            blocks.append({"type": "text", "text": text})
+        self.out.append({"role": "user", "content": blocks})
+
+    def _assistant(self, i: int, msg: Mapping[str, Any]) -> None:
+        if msg.get("images"):
+            raise InvalidRequest(
+                f"messages.{i}.images: no backend takes images in an assistant message; "
+                "send them in a user message",
+                param=f"messages.{i}.images",
+            )
+        text = msg.get("content") or ""
+        thinking = msg.get("thinking") or ""
+        calls = msg.get("tool_calls") or []
+        uses = [self._tool_use(i, j, c) for j, c in enumerate(calls)]
+        blocks: list[dict[str, Any]] = []
+        if uses:
+            kept = self.kept(uses[0]["id"])
+            self.replayable = bool(kept) and any(
+                b.get("type") in ("thinking", "redacted_thinking") for b in kept or ()
+            )
+            if kept:
+                blocks.extend(dict(b) for b in kept)
+            elif thinking:
+                blocks.append({"type": "thinking", "thinking": thinking})
+        elif text:
+            self.replayable = True
+            if thinking:
+                blocks.append({"type": "thinking", "thinking": thinking})
+        if text:
+            blocks.append({"type": "text", "text": text})
+        blocks.extend(uses)
+        if not text and not uses:
+            return  # empty, or thinking alone: nothing a backend accepts as a turn
+        self.pending = [(u["id"], u["name"]) for u in uses]
+        if len(blocks) == 1 and not uses:
+            self.out.append({"role": "assistant", "content": text})
+        else:
+            self.out.append({"role": "assistant", "content": blocks})
+
+    def _tool_use(self, i: int, j: int, call: Mapping[str, Any]) -> dict[str, Any]:
+        fn = call["function"]
+        name = fn["name"]
+        args = fn.get("arguments")
+        where = f"messages.{i}.tool_calls.{j}.function.arguments"
+        if args is None:
+            args = {}
+        elif isinstance(args, str):
+            try:
+                args = loads(args) if args.strip() else {}
+            except JSONDecodeError:
+                args = None
+            if not isinstance(args, dict):
+                raise InvalidRequest(f"{where}: expected a JSON object", param=where)
+        if call.get("id"):
+            cid = clean_id(call["id"])
+            self.used.add(cid)
+        else:
+            cid = call_id(name, args, j, self.used)
+        return {"type": "tool_use", "id": cid, "name": name, "input": args}
+
+    def _tool(self, i: int, msg: Mapping[str, Any]) -> None:
+        name = msg.get("tool_name") or ""
+        text = msg.get("content") or ""
+        images = [
+            _image(d, f"messages.{i}.images.{j}") for j, d in enumerate(msg.get("images") or [])
+        ]
+        match = self._match(msg.get("tool_call_id") or "", name)
+        if match is None:
+            # No call of the turn before answers to it: plain text, so nothing is lost.
+            label = f"Result of tool {name}" if name else "Tool result"
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": f"{label}: {text}"}, *images]
+            last = self.out[-1] if self.out else None
+            if last is not None and last["role"] == "user" and isinstance(last["content"], list):
+                last["content"].extend(blocks)
+            else:
+                self.out.append({"role": "user", "content": blocks})
+            return
+        cid = self.pending.pop(match)[0]
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": cid}
+        if images:
+            result["content"] = [*([{"type": "text", "text": text}] if text else []), *images]
+        else:
+            result["content"] = text
+        self._results_turn()["content"].append(result)
+
+    def _match(self, tool_call_id: str, name: str) -> int | None:
+        if tool_call_id:
+            wanted = clean_id(tool_call_id)
+            for k, (cid, _) in enumerate(self.pending):
+                if cid == wanted:
+                    return k
+        for k, (_, cname) in enumerate(self.pending):
+            if not name or cname == name:
+                return k
+        return None
+
+
+# --- everything but the conversation -----------------------------------------------------
+
+
+def _call(
+    body: Mapping[str, Any], req: dict[str, Any], endpoint: str, fields: frozenset[str]
+) -> ClientCall:
+    """The call around ``req``: stream, options, format and the side field."""
+    stream = body.get("stream") is not False
+    req["stream"] = stream
+    side: dict[str, Any] = {}
+    state = {"endpoint": endpoint, "model": body["model"], "t0": time.perf_counter_ns()}
+    call = ClientCall(request=cast(CanonicalRequest, req), stream=stream, side=side, state=state)
+    _options(body.get("options") or {}, req, side)
+    _format(body.get("format"), req, side)
+    if body.get("logprobs"):
+        raise InvalidRequest(
+            "logprobs: ccrelay cannot return log probabilities (no backend answer carries "
+            "them through the canonical form); leave logprobs out",
+            param="logprobs",
+        )
+    for key in ("think", "keep_alive", "logprobs", "top_logprobs", "truncate", "shift"):
+        if body.get(key) is not None:
+            side[key] = body[key]
+    for key, value in body.items():
+        if key not in fields:
+            side[key] = value
+    return call
+
+
+def _options(opts: Mapping[str, Any], req: dict[str, Any], side: dict[str, Any]) -> None:
+    carried: dict[str, Any] = {}
+    for key, value in opts.items():
+        if value is None:
+            continue
+        if key == "num_predict":
+            if value >= 1:
+                req["max_tokens"] = int(value)
+        elif key == "temperature":
+            if value < 0:
+                raise InvalidRequest(
+                    f"options.temperature: expected a number >= 0, got {value}",
+                    param="options.temperature",
+                )
+            req["temperature"] = min(value, 1.0)
+            if value > 1:
+                carried[key] = value
+        elif key == "top_p":
+            if not 0 <= value <= 1:
+                raise InvalidRequest(
+                    f"options.top_p: expected a number from 0 to 1, got {value}",
+                    param="options.top_p",
+                )
+            req["top_p"] = value
+        elif key == "top_k":
+            if value >= 1:
+                req["top_k"] = int(value)
+            else:
+                carried[key] = value
+        elif key == "stop":
+            stops = [value] if isinstance(value, str) else list(value)
+            kept = [s for s in stops if s.strip()]
+            if kept:
+                req["stop_sequences"] = kept
+            if len(kept) != len(stops) or isinstance(value, str):
+                carried[key] = value
+        else:
+            carried[key] = value
+    if carried:
+        side["options"] = carried
+
+
+def _format(fmt: Any, req: dict[str, Any], side: dict[str, Any]) -> None:
+    if fmt is None or fmt == "":
+        return
+    if isinstance(fmt, str):
+        if fmt != "json":
+            raise InvalidRequest(
+                f"format: expected 'json' or a JSON schema object, got {fmt[:40]!r}",
+                param="format",
+            )
+        schema: dict[str, Any] = {"type": "object"}
+    else:
+        schema = fmt
+    req["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    side["format"] = fmt
+
+
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    out = []
+    for i, tool in enumerate(tools):
+        kind = tool.get("type") or "function"
+        if kind != "function":
+            raise InvalidRequest(
+                f"tools.{i}.type: only function tools exist in Ollama's API, got {kind!r}",
+                param=f"tools.{i}.type",
+            )
+        fn = tool["function"]
+        canonical: dict[str, Any] = {"name": fn["name"]}
+        if fn.get("description"):
+            canonical["description"] = fn["description"]
+        canonical["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
+        out.append(canonical)
+    return out
+
+
+def _thinking(
+    body: Mapping[str, Any], req: dict[str, Any], call: ClientCall, replayable: bool
+) -> None:
+    think = body.get("think")
+    if think is None:
+        return
+    if think is False:
+        req["thinking"] = {"type": "disabled"}
+        return
+    budget = BUDGETS[think]
+    limit = req.get("max_tokens")
+    if limit is not None and budget >= limit:
+        budget = limit - 1
+        if budget < _MIN_BUDGET:
+            call.warnings.append(
+                f"think {think!r}: num_predict {limit} leaves no room for thinking (at least "
+                f"{_MIN_BUDGET + 1} needed), so it is off for this request"
+            )
+            return
+    if not replayable:
+        call.warnings.append(
+            f"think {think!r}: the thinking of the last tool-calling turn is not known to "
+            "ccrelay (restarted, expired, or another backend answered it), so thinking is off "
+            "for this request (Anthropic backends reject the turn otherwise)"
+        )
+        return
+    req["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    # Anthropic's rules while thinking: default sampling. The exact values are carried.
+    side = cast(dict[str, Any], call.side)
+    opts = body.get("options") or {}
+    for key in ("temperature", "top_k"):
+        if key in req:
+            del req[key]
+            side.setdefault("options", {}).setdefault(key, opts[key])
+    if req.get("top_p", 1) < 0.95:
+        side.setdefault("options", {}).setdefault("top_p", opts["top_p"])
+        del req["top_p"]
+
+
+def _load(body: Mapping[str, Any], endpoint: str) -> ClientCall:
+    """Ollama's load / unload request (no messages, or no prompt): answered locally through
+    the count-only path, since ccrelay has no model to load."""
+    keep = body.get("keep_alive")
+    unload = keep is not None and _ZERO.match(str(keep).strip().lower()) is not None
+    req = {"model": model_name(body["model"]), "messages": []}
+    state = {"endpoint": endpoint, "model": body["model"], "load": "unload" if unload else "load"}
+    return ClientCall(request=cast(CanonicalRequest, req), count_only=True, state=state)
+
+
+def _finish(call: ClientCall) -> ClientCall:
+    if call.warnings:
+        text = _CONTROL.sub(" ", "; ".join(call.warnings))
+        call.response_headers["x-ccrelay-warning"] = text.encode("ascii", "replace").decode()[:500]
+    return call
+
+
+# --- images ------------------------------------------------------------------------------
+
+_MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
+
+
+def _image(data: str, where: str) -> dict[str, Any]:
+    """An image block for one of Ollama's base64 images; a ``data:`` URL is accepted too."""
+    media = None
+    m = _DATA_URL.match(data)
+    if m is not None:
+        media, data = m.group(1), data[m.end() :]
+    head = data[:16]
+    try:
+        raw = base64.b64decode(head + "=" * (-len(head) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if media is None:
+        for magic, kind in _MAGIC:
+            if raw.startswith(magic):
+                media = kind
+                break
+        else:
+            if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+                media = "image/webp"
+    if media is None:
+        raise InvalidRequest(
+            f"{where}: not a base64 PNG, JPEG, GIF or WebP image (the formats every backend takes)",
+            param=where,
+        )
+    return {"type": "image", "source": {"type": "base64", "media_type": media, "data": data}}
