@@ -24,15 +24,18 @@ from ccrelay.core.schema import (
     one_of,
 )
 
+_INT64 = 2**63
+
 
 def _intlike(v: Any) -> None:
     t = type(v)
-    if t is int or (t is float and v.is_integer()):
+    if (t is int or (t is float and v.is_integer())) and -_INT64 <= v < _INT64:
         return
-    raise SchemaError("an integer", v)
+    raise SchemaError("a 64-bit integer", v)
 
 
-INTLIKE = Spec(_intlike, "an integer")
+#: an integer; integral floats (``8.0``) too, since Ollama reads every number as a float
+INTLIKE = Spec(_intlike, "a 64-bit integer")
 #: what ``think`` takes besides true/false (ollama.md §3)
 THINK_LEVELS = ("low", "medium", "high")
 
