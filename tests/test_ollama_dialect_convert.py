@@ -375,6 +375,25 @@ def test_render_response_and_the_next_turn(dialect):
     assert [b["id"] for b in blocks[2:]] == [c["id"] for c in calls]
 
 
+def test_kept_thinking_keeps_its_place(dialect):
+    # A signature can belong to the block after it (Gemini signs the function call part):
+    # the next turn has every thinking block where the backend put it.
+    call = chat(dialect, stream=False)
+    carrier = {"type": "thinking", "thinking": "", "signature": "ccrelay:gemini:FC"}
+    resp = response([{"type": "thinking", "thinking": "plan", "signature": "ccrelay:gemini:T"},
+                     {"type": "text", "text": "On it."}, carrier,
+                     {"type": "tool_use", "id": "x", "name": "f", "input": {}},
+                     {"type": "tool_use", "id": "y", "name": "f", "input": {"n": 2}}],
+                    stop="tool_use")  # fmt: skip
+    msg = dialect.render_response(resp, call).body["message"]
+    back = {"role": "assistant", "content": msg["content"], "thinking": msg["thinking"],
+            "tool_calls": [{"function": c["function"]} for c in msg["tool_calls"]]}  # fmt: skip
+    blocks = chat(dialect, messages=[USER, back]).request["messages"][1]["content"]
+    assert [b["type"] for b in blocks] == ["thinking", "text", "thinking", "tool_use", "tool_use"]
+    assert blocks[2] == carrier and blocks[1]["text"] == "On it."
+    assert [b["input"] for b in blocks[3:]] == [{}, {"n": 2}]
+
+
 @pytest.mark.parametrize(("stop", "reason"), [
     ("end_turn", "stop"), ("tool_use", "stop"), ("stop_sequence", "stop"), ("refusal", "stop"),
     ("max_tokens", "length"), ("model_context_window_exceeded", "length"), (None, "stop")])  # fmt: skip
@@ -427,9 +446,11 @@ def test_stream_lines(dialect):
     assert (final["prompt_eval_count"], final["eval_count"]) == (7, 9)
     assert all(x["done"] is False for x in out[:5]) and len(out) == 6
     assert renderer.end() == b""
-    # The signed thinking is kept for the next turn under the call's id.
-    assert dialect.vault.get(tool_call["id"]) == [{"type": "thinking", "thinking": "ab",
-                                                   "signature": "SIG"}]  # fmt: skip
+    # The signed thinking is kept for the next turn under the call's id, with the places of
+    # the text and the call.
+    assert dialect.vault.get(tool_call["id"]) == [
+        {"type": "thinking", "thinking": "ab", "signature": "SIG"}, {"type": "text"},
+        {"type": "tool_use"}]  # fmt: skip
 
 
 def test_stream_batches_share_lines(dialect):

@@ -14,7 +14,7 @@ Wire reference: ``shared/protocols/ollama.md``; user documentation: ``docs/ollam
 ``GET /`` and ``HEAD /`` (the "Ollama is running" probe) are core's (``core/app.py``).
 
 Modules: ``spec.py`` (request shapes), ``parse.py`` (bodies to canonical, field table),
-``ids.py`` (tool call ids), ``render.py`` (answers and NDJSON streams), ``models.py`` (the
+``messages.py`` (chat messages, their table), ``ids.py`` (tool call ids), ``render.py`` (answers and NDJSON streams), ``models.py`` (the
 catalog in Ollama's shapes).
 
 Errors are ``{"error": "<message>"}`` with the HTTP status (529 becomes 503: Ollama clients

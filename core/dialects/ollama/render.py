@@ -4,7 +4,7 @@
 |---|---|
 | ``text`` blocks / ``text_delta`` | ``message.content`` (``response`` for generate), one line per batch of fragments |
 | ``thinking`` blocks / ``thinking_delta`` | ``message.thinking`` (``thinking`` for generate) |
-| ``signature``, ``redacted_thinking`` | kept in the dialect's vault under the turn's first tool call id; Ollama has no field for them |
+| ``signature``, ``redacted_thinking`` | kept in the dialect's vault under the turn's first tool call id, with markers for where text and calls were; Ollama has no field for them |
 | ``tool_use`` | ``message.tool_calls[]`` ``{id, function: {index, name, arguments}}``, arguments an object; streamed fragments are buffered until the block stops |
 | ``tool_use`` with arguments that are not a JSON object (cut by the token limit) | left out, logged |
 | ``stop_reason`` ``max_tokens`` / ``model_context_window_exceeded`` | ``done_reason: length`` |
@@ -33,8 +33,10 @@ from .ids import call_id
 
 log = logging.getLogger("ccrelay.dialects.ollama")
 
-#: thinking blocks of a turn, kept under its first tool call id
+#: a turn's thinking blocks and the places of its text and calls, under its first call's id
 ThinkingVault = Vault[list[dict[str, Any]]]
+_TEXT_MARK = {"type": "text"}
+_CALL_MARK = {"type": "tool_use"}
 _LENGTH = frozenset({"max_tokens", "model_context_window_exceeded"})
 
 
@@ -85,6 +87,7 @@ def render_response(resp: CanonicalResponse, call: ClientCall, vault: ThinkingVa
         kind = block.get("type")
         if kind == "text":
             texts.append(block.get("text") or "")
+            kept.append(_TEXT_MARK)
         elif kind == "thinking":
             thoughts.append(block.get("thinking") or "")
             kept.append(dict(block))
@@ -98,7 +101,8 @@ def render_response(resp: CanonicalResponse, call: ClientCall, vault: ThinkingVa
                 continue
             cid = call_id(name, args, len(calls), used)
             if not calls:
-                vault.put(cid, kept)
+                vault.put(cid, kept)  # the same list: later blocks still land in it
+            kept.append(_CALL_MARK)
             calls.append(_tool_call(cid, len(calls), name, args))
     usage = resp.get("usage")
     out = _head(state["model"])
@@ -164,7 +168,7 @@ class NDJSONRenderer(StreamRenderer):
         self.args: list[str] = []
         self.thinking: list[str] = []
         self.signature: str | None = None
-        self.kept: list[dict[str, Any]] = []  # this turn's thinking blocks, for the vault
+        self.kept: list[dict[str, Any]] = []  # this turn for the vault (ThinkingVault)
         self.calls = 0
         self.finished = False
         # fragments waiting to be written as one line: (kind, parts)
@@ -217,6 +221,7 @@ class NDJSONRenderer(StreamRenderer):
         kind = block.get("type")
         self.block = kind
         if kind == "text":
+            self.kept.append(_TEXT_MARK)
             if block.get("text"):
                 self._fragment("content", block["text"], lines, stamp)
         elif kind == "thinking":
@@ -269,7 +274,8 @@ class NDJSONRenderer(StreamRenderer):
             return
         cid = call_id(name, args, self.calls, self.used)
         if not self.calls:
-            self.vault.put(cid, self.kept)
+            self.vault.put(cid, self.kept)  # the same list: later blocks still land in it
+        self.kept.append(_CALL_MARK)
         call = _tool_call(cid, self.calls, name, args)
         self.calls += 1
         if not self.chat:
