@@ -506,7 +506,8 @@ def test_check_options():
 
 ENTRIES = [ModelEntry("claude-sonnet-4-5", "a", context_window=200000, vision=True,
                       thinking=True, created=1_700_000_000),
-           ModelEntry("qwen3:8b", "b", tools=False), ModelEntry("org/glm-4.6", "c")]  # fmt: skip
+           ModelEntry("qwen3:8b", "b", tools=False, vision=False, thinking=False),
+           ModelEntry("org/glm-4.6", "c")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "found"), [
@@ -527,6 +528,8 @@ def test_tags_and_show():
     assert tags[0]["modified_at"] == "2023-11-14T22:13:20.000000Z"
     assert tags[0]["capabilities"] == ["completion", "tools", "vision", "thinking"]
     assert tags[1]["capabilities"] == ["completion"]
+    # Unknown is offered: clients hide what is not listed, backends explain what they lack.
+    assert tags[2]["capabilities"] == ["completion", "tools", "vision", "thinking"]
     shown = catalog.show(ENTRIES[0])
     assert shown["model_info"]["claude.context_length"] == 200000
     assert shown["parameters"] == "num_ctx 200000"  # Continue reads the context size here

@@ -11,7 +11,7 @@ ccrelay's models are remote, so the local-file facts Ollama reports are filled p
 | ``details.family`` / ``families`` | the id's first word (``claude``, ``gpt``, ``qwen`` ...) |
 | ``details.format``, ``parameter_size``, ``quantization_level``, ``parent_model`` | ``""``: unknown for a remote model (clients require the strings) |
 | ``details.context_length``, ``model_info["<family>.context_length"]``, ``parameters`` ``num_ctx`` | the context window when the catalog knows it |
-| ``capabilities`` | ``completion``; ``tools`` unless the catalog says the model has none; ``vision`` and ``thinking`` when it says the model has them |
+| ``capabilities`` | ``completion``, then ``tools``, ``vision`` and ``thinking`` unless the catalog says the model lacks them: clients hide what is not listed (llm-ollama refuses ``think``, Zed image attachments), and a backend that cannot do it says so in a clear error |
 | ``template`` | ``{{ .Prompt }}``: no ``.Suffix``, so clients know fill-in-the-middle is not offered |
 | ``expires_at`` (``ps``) | a day from now: remote models stay available |
 """
@@ -54,14 +54,8 @@ def family(model_id: str) -> str:
 
 
 def capabilities(entry: ModelEntry) -> list[str]:
-    caps = ["completion"]
-    if entry.tools is not False:
-        caps.append("tools")
-    if entry.vision:
-        caps.append("vision")
-    if entry.thinking:
-        caps.append("thinking")
-    return caps
+    known = (("tools", entry.tools), ("vision", entry.vision), ("thinking", entry.thinking))
+    return ["completion", *(name for name, can in known if can is not False)]
 
 
 def details(entry: ModelEntry) -> dict[str, Any]:
