@@ -53,7 +53,7 @@ def run(kind: str, n: int, upstream: AnsweringUpstream, workdir: Path) -> dict[s
         route, body = case
         resp = session.post(relay.url + route, json=body, timeout=60)
         counts[(route, resp.status_code)] += 1
-        problem = verdict(resp.status_code, resp.headers.get("content-type", ""), resp.text)
+        problem = verdict(resp.status_code, resp.headers.get("content-type", ""), resp.content)
         if problem != "ok":
             key = problem.split(":", 1)[0]
             entry = problems.get(key)

@@ -460,6 +460,16 @@ def test_stream_batches_share_lines(dialect):
     assert out[-1]["done"] is True
 
 
+def test_stream_lines_survive_unicode_line_breaks(dialect):
+    # The ollama SDK cuts lines with str.splitlines: these must arrive escaped.
+    text = "a\u2028b\x85c\u2029d"
+    renderer = dialect.stream_renderer(chat(dialect, model=f"m{text}"))
+    data = renderer.events(stream_events(("text", text)))
+    out = [json.loads(x) for x in data.decode().splitlines()]
+    assert [x["message"]["content"] for x in out] == [text, ""]
+    assert out[0]["model"] == f"m{text}"
+
+
 def test_generate_stream_lines(dialect):
     renderer = dialect.stream_renderer(generate(dialect, prompt="p"))
     out = lines(renderer.events(stream_events(("thinking", "t"), ("text", "r"))))

@@ -42,4 +42,4 @@ def fuzz_relay(request, answering, tmp_path_factory):
 def test_every_mutated_body_gets_a_well_formed_answer(fuzz_relay, case):
     route, body = case
     resp = requests.post(fuzz_relay.url + route, json=body, timeout=30)
-    assert verdict(resp.status_code, resp.headers.get("content-type", ""), resp.text) == "ok"
+    assert verdict(resp.status_code, resp.headers.get("content-type", ""), resp.content) == "ok"

@@ -59,7 +59,7 @@ INTERESTING = [
     None, True, False, 0, 1, -1, -2, 2, 0.5, 1.5, 1e20, -1e-9, "", " ", "json", "low", "medium",
     "high", "max", "x:latest", "system", "user", "assistant", "tool", "Tool", "function", "0",
     "5m", PNG, JPEG, f"data:image/png;base64,{PNG}", "bm90IGFuIGltYWdl", "\u00e9\u4e2d\U0001f600",
-    "{\"city\": \"Rome\"}", "[1]", [], {}, [PNG], ["</s>", ""], {"type": "object"},
+    "{\"city\": \"Rome\"}", "[1]", "line\u2028break\x85next\u2029end", [], {}, [PNG], ["</s>", ""], {"type": "object"},
     {"city": "Rome"}, [TOOL], [{"function": {"name": "x"}}],
     {"name": "get_weather", "arguments": {}},
 ]  # fmt: skip
@@ -143,9 +143,14 @@ bodies = st.one_of(
 )
 
 
-def verdict(status: int, content_type: str, text: str) -> str:
+def verdict(status: int, content_type: str, raw: bytes) -> str:
     """``"ok"``, or what is wrong with an answer from ccrelay's Ollama routes: never a 5xx,
-    errors exactly ``{"error": "<message>"}``, streams NDJSON lines ending ``done: true``."""
+    errors exactly ``{"error": "<message>"}``, streams NDJSON lines ending ``done: true``.
+
+    Lines are cut as the ollama SDK cuts them (httpx's ``iter_lines`` is ``str.splitlines``,
+    which also breaks at U+0085, U+2028 and U+2029).
+    """
+    text = raw.decode("utf-8", "replace")
     if status >= 500:
         return f"{status}: {text[:200]}"
     try:

@@ -12,6 +12,7 @@
 | ``usage`` input + cache read + cache write / output | ``prompt_eval_count`` / ``eval_count`` |
 | (time) | ``total_duration`` from the call's start, ``prompt_eval_duration`` until the upstream's first event, ``eval_duration`` the rest, ``load_duration`` 0; nanoseconds |
 | keep-alive | a line with empty content and ``done: false`` (every NDJSON line must be JSON) |
+| U+0085, U+2028, U+2029 in any string | escaped (``\\u2028``): the ollama SDK cuts lines at them, as ``str.splitlines`` does |
 | error after the first byte | ``{"error": "..."}`` line, ending the stream |
 """
 
@@ -139,6 +140,25 @@ def render_load(call: ClientCall) -> Rendered:
     return Rendered(out)
 
 
+# Line breaks to Python's str.splitlines, which httpx's iter_lines (and so the ollama SDK)
+# uses to cut NDJSON: raw inside a JSON string they would cut a line in two. JSON allows
+# them raw, and orjson writes them so; escaped, every client reads the same text.
+_SPLITTERS = (
+    (b"\xc2\x85", b"\\u0085"),
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+)
+
+
+def _ndjson(obj: Any) -> bytes:
+    """One NDJSON line: ``obj`` as JSON that no line splitter cuts, then a newline."""
+    data = dumps(obj)
+    if b"\xc2\x85" in data or b"\xe2\x80" in data:
+        for raw, escaped in _SPLITTERS:
+            data = data.replace(raw, escaped)
+    return data + b"\n"
+
+
 def _head(model: str) -> dict[str, Any]:
     return {"model": model, "created_at": iso(time.time())}
 
@@ -208,7 +228,7 @@ class NDJSONRenderer(StreamRenderer):
 
     def error(self, err: RelayError) -> bytes:
         self.finished = True
-        return dumps({"error": err.message}) + b"\n"
+        return _ndjson({"error": err.message})
 
     def end(self) -> bytes:
         # A stream without message_stop: the strategies report that as an error, so this
@@ -283,8 +303,7 @@ class NDJSONRenderer(StreamRenderer):
         self._flush(lines, stamp)
         message = {"role": "assistant", "content": "", "tool_calls": [call]}
         lines.append(
-            dumps({"model": self.model, "created_at": stamp, "message": message, "done": False})
-            + b"\n"
+            _ndjson({"model": self.model, "created_at": stamp, "message": message, "done": False})
         )
 
     # --- lines ----------------------------------------------------------------------------
@@ -314,7 +333,7 @@ class NDJSONRenderer(StreamRenderer):
             out["response"] = ""
             out[kind if kind == "thinking" else "response"] = text
         out["done"] = False
-        return dumps(out) + b"\n"
+        return _ndjson(out)
 
     def _final(self, stamp: str) -> bytes:
         self.finished = True
@@ -326,4 +345,4 @@ class NDJSONRenderer(StreamRenderer):
         out["done"] = True
         out["done_reason"] = done_reason(self.stop_reason)
         out.update(metrics(self.t0, self.first, self.prompt, self.output))
-        return dumps(out) + b"\n"
+        return _ndjson(out)
