@@ -283,9 +283,11 @@ def _collect(
                 classes[cls.name] = cls
                 owners[cls.name] = plugin_name
                 per_plugin.setdefault(plugin_name, []).append(cls.name)
-    # pluggy calls the last-registered plugin first; keep registration order.
-    order = list(per_plugin)[::-1]
-    ordered = {n: classes[n] for p in order for n in per_plugin[p]}
+    # get_hookimpls lists plugins in registration order (pluggy *calls* them last-registered
+    # first, but the hook is not called here), so that order is kept as it is: the built-in
+    # dialects in file-name order, anthropic first (errors for paths no dialect claims use
+    # the first dialect's shape).
+    ordered = {n: classes[n] for p in per_plugin for n in per_plugin[p]}
     return ordered, owners, per_plugin
 
 
