@@ -414,8 +414,13 @@ def test_bad_bodies_are_400_in_ollama_shape(relay, upstream):
         assert resp.json()["error"].startswith(wanted), resp.json()
     resp = requests.post(relay.url + "/api/chat", data=b"{not json", timeout=10)
     assert resp.status_code == 400 and "not valid JSON" in resp.json()["error"]
-    resp = requests.post(relay.url + "/api/nothing", json={}, timeout=10)
-    assert resp.status_code == 404 and "no route" in resp.json()["error"]
+    for method, path in (("POST", "/api/pull"), ("POST", "/api/embed"), ("DELETE", "/api/delete"),
+                         ("HEAD", "/api/blobs/sha256:00")):  # fmt: skip
+        body = None if method == "HEAD" else {"model": "m"}
+        resp = requests.request(method, relay.url + path, json=body, timeout=10)
+        assert resp.status_code == 404
+        if method != "HEAD":
+            assert resp.json()["error"].startswith("ccrelay ")
     assert upstream.requests == []
 
 

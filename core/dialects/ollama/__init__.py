@@ -10,6 +10,7 @@ Wire reference: ``shared/protocols/ollama.md``; user documentation: ``docs/ollam
 | ``POST /api/show`` | one model's details and capabilities (``{"model"}`` or the older ``{"name"}``) |
 | ``GET /api/ps`` | the configured models as "running" |
 | ``GET /api/version`` | ``{"version"}``: ``dialects.ollama.version``, else a recent Ollama's |
+| ``/api/pull``, ``push``, ``create``, ``copy``, ``delete``, ``blobs``, ``embed``, ``embeddings`` | a 404 saying what ccrelay offers instead |
 
 ``GET /`` and ``HEAD /`` (the "Ollama is running" probe) are core's (``core/app.py``).
 
@@ -69,6 +70,15 @@ class OllamaDialect(Dialect):
         Route("/api/show", ("POST",), "show", kind="info"),
         Route("/api/ps", ("GET",), "ps", kind="info"),
         Route("/api/version", ("GET",), "version", kind="info"),
+        # Model management and embeddings: answered with what ccrelay offers instead.
+        *(
+            Route(f"/api/{name}", ("POST",), "manage", kind="info")
+            for name in ("pull", "push", "create", "copy")
+        ),
+        Route("/api/delete", ("DELETE",), "manage", kind="info"),
+        Route("/api/blobs/<digest>", ("HEAD", "POST"), "manage", kind="info"),
+        Route("/api/embed", ("POST",), "embed", kind="info"),
+        Route("/api/embeddings", ("POST",), "embed", kind="info"),
     )
     option_keys = frozenset({"version"})
     # Ollama's clients do not always send a JSON content type (curl -d, some apps).
@@ -119,6 +129,16 @@ class OllamaDialect(Dialect):
             return Rendered(models.ps(entries))
         if endpoint == "version":
             return Rendered({"version": inbound.options.get("version") or DEFAULT_VERSION})
+        if endpoint == "manage":
+            raise RelayError(
+                404,
+                "ccrelay serves the models of its config (GET /api/tags lists them); it cannot "
+                "pull, push, create, copy or delete models: add a model to ccrelay's config instead",
+            )
+        if endpoint == "embed":
+            raise RelayError(
+                404, "ccrelay relays chats and completions; it serves no embedding models"
+            )
         body = inbound.body
         validate(SHOW, body)
         name = body.get("model") or body.get("name")
