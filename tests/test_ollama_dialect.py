@@ -504,3 +504,28 @@ def test_root_answers_the_ollama_probe(catalog_relay):
     assert as_json.json() == {"name": "ccrelay", "status": "ok"}
     assert requests.get(url, headers={"accept": "text/html"}, timeout=5).json()["status"] == "ok"
     assert requests.head(catalog_relay.url + "/api/tags", timeout=5).status_code == 200
+
+
+def test_group_prefix_and_access_keys(start_relay, upstream, upstream2):
+    # An Ollama host with a path: the SDK keeps it, so /qwen/api/chat reaches the group.
+    upstream2.default = text_reply("anthropic", "from the group", stream=False)
+    config = one_provider("anthropic", upstream.url)
+    config["providers"]["other"] = {"type": "anthropic", "base_url": upstream2.url,
+                                    "api_key": "k-other-5678", "model": "other-model"}  # fmt: skip
+    config["groups"] = {"qwen": {"provider": {"name": "other"},
+                                 "system_prompt": {"mode": "append", "text": "Group rule."}}}  # fmt: skip
+    config["access_keys"] = [{"name": "editor", "key": "ollama-client-key-1"}]
+    relay = start_relay(config)
+    keyed = ollama.Client(host=relay.url + "/qwen",
+                          headers={"authorization": "Bearer ollama-client-key-1"})  # fmt: skip
+    resp = keyed.chat(model="m", stream=False, messages=[
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}])  # fmt: skip
+    assert resp.message.content == "from the group"
+    sent = upstream2.requests[0].body
+    assert sent["model"] == "other-model" and "Group rule." in json.dumps(sent["system"])
+    assert "other-model:latest" in [m.model for m in keyed.list().models]
+    with pytest.raises(ollama.ResponseError) as info:
+        ollama.Client(host=relay.url).chat(model="m", messages=[{"role": "user", "content": "x"}])
+    assert info.value.status_code == 401 and isinstance(info.value.error, str)
+    assert requests.get(relay.url + "/", timeout=5).text == "Ollama is running"  # stays open
+    assert upstream.requests == []
