@@ -150,13 +150,37 @@ _SPLITTERS = (
 )
 
 
-def _ndjson(obj: Any) -> bytes:
-    """One NDJSON line: ``obj`` as JSON that no line splitter cuts, then a newline."""
+def _json(obj: Any) -> bytes:
+    """``obj`` as JSON that no line splitter cuts."""
     data = dumps(obj)
     if b"\xc2\x85" in data or b"\xe2\x80" in data:
         for raw, escaped in _SPLITTERS:
             data = data.replace(raw, escaped)
-    return data + b"\n"
+    return data
+
+
+def _ndjson(obj: Any) -> bytes:
+    """One NDJSON line: ``obj`` as JSON, then a newline."""
+    return _json(obj) + b"\n"
+
+
+class _Clock:
+    """``created_at`` for stream lines: the date and time formatted once per second (a
+    datetime per line costs more than the rest of the line)."""
+
+    __slots__ = ("_second", "_prefix")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = b""
+
+    def stamp(self) -> bytes:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)).encode()
+        return b"%s.%06dZ" % (self._prefix, int((now - second) * 1e6))
 
 
 def _head(model: str) -> dict[str, Any]:
@@ -194,12 +218,35 @@ class NDJSONRenderer(StreamRenderer):
         # fragments waiting to be written as one line: (kind, parts)
         self._kind = ""
         self._parts: list[str] = []
+        self._clock = _Clock()
+        # Text and thinking lines are most of a stream: built from bytes templates.
+        self._head = b'{"model":' + _json(self.model) + b',"created_at":"'
+        if self.chat:
+            self._mids = {
+                "content": b'","message":{"role":"assistant","content":',
+                "thinking": b'","message":{"role":"assistant","content":"","thinking":',
+            }
+            self._tail = b'},"done":false}\n'
+        else:
+            self._mids = {"content": b'","response":', "thinking": b'","response":"","thinking":'}
+            self._tail = b',"done":false}\n'
 
     # --- StreamRenderer -------------------------------------------------------------------
 
     def events(self, events: Sequence[CanonicalEvent]) -> bytes:
+        if len(events) == 1 and events[0].get("type") == "content_block_delta":
+            # The usual batch while a model writes: one fragment, one line.
+            delta = events[0]["delta"]
+            kind = delta.get("type")
+            if kind == "text_delta":
+                text = delta["text"]
+                return self._line(self._clock.stamp(), "content", text) if text else b""
+            if kind == "thinking_delta":
+                text = delta["thinking"]
+                self.thinking.append(text)
+                return self._line(self._clock.stamp(), "thinking", text) if text else b""
         lines: list[bytes] = []
-        stamp = iso(time.time())
+        stamp = self._clock.stamp()
         for ev in events:
             etype = ev.get("type")
             if etype == "content_block_delta":
@@ -224,7 +271,7 @@ class NDJSONRenderer(StreamRenderer):
         return b"".join(lines)
 
     def keepalive(self) -> bytes:
-        return self._line(iso(time.time()), "content", "")
+        return self._line(self._clock.stamp(), "content", "")
 
     def error(self, err: RelayError) -> bytes:
         self.finished = True
@@ -233,11 +280,11 @@ class NDJSONRenderer(StreamRenderer):
     def end(self) -> bytes:
         # A stream without message_stop: the strategies report that as an error, so this
         # only finishes the line protocol for a strategy that ended quietly.
-        return b"" if self.finished else self._final(iso(time.time()))
+        return b"" if self.finished else self._final(self._clock.stamp())
 
     # --- canonical events -----------------------------------------------------------------
 
-    def _start(self, block: dict[str, Any], lines: list[bytes], stamp: str) -> None:
+    def _start(self, block: dict[str, Any], lines: list[bytes], stamp: bytes) -> None:
         kind = block.get("type")
         self.block = kind
         if kind == "text":
@@ -255,7 +302,7 @@ class NDJSONRenderer(StreamRenderer):
         elif kind == "redacted_thinking":
             self.kept.append(dict(block))
 
-    def _delta(self, delta: dict[str, Any], lines: list[bytes], stamp: str) -> None:
+    def _delta(self, delta: dict[str, Any], lines: list[bytes], stamp: bytes) -> None:
         kind = delta.get("type")
         if kind == "text_delta":
             self._fragment("content", delta["text"], lines, stamp)
@@ -267,7 +314,7 @@ class NDJSONRenderer(StreamRenderer):
         elif kind == "signature_delta":
             self.signature = delta["signature"]
 
-    def _stop(self, lines: list[bytes], stamp: str) -> None:
+    def _stop(self, lines: list[bytes], stamp: bytes) -> None:
         kind, self.block = self.block, None
         if kind == "thinking":
             block: dict[str, Any] = {"type": "thinking", "thinking": "".join(self.thinking)}
@@ -278,7 +325,7 @@ class NDJSONRenderer(StreamRenderer):
         elif kind == "tool_use":
             self._tool_call(lines, stamp)
 
-    def _tool_call(self, lines: list[bytes], stamp: str) -> None:
+    def _tool_call(self, lines: list[bytes], stamp: bytes) -> None:
         name = str(self.tool.get("name") or "")
         raw = "".join(self.args)
         args: Any
@@ -303,12 +350,19 @@ class NDJSONRenderer(StreamRenderer):
         self._flush(lines, stamp)
         message = {"role": "assistant", "content": "", "tool_calls": [call]}
         lines.append(
-            _ndjson({"model": self.model, "created_at": stamp, "message": message, "done": False})
+            _ndjson(
+                {
+                    "model": self.model,
+                    "created_at": stamp.decode(),
+                    "message": message,
+                    "done": False,
+                }
+            )
         )
 
     # --- lines ----------------------------------------------------------------------------
 
-    def _fragment(self, kind: str, text: str, lines: list[bytes], stamp: str) -> None:
+    def _fragment(self, kind: str, text: str, lines: list[bytes], stamp: bytes) -> None:
         """Queue a text or thinking fragment; consecutive ones of a kind share a line."""
         if not text:
             return
@@ -317,27 +371,18 @@ class NDJSONRenderer(StreamRenderer):
             self._kind = kind
         self._parts.append(text)
 
-    def _flush(self, lines: list[bytes], stamp: str) -> None:
+    def _flush(self, lines: list[bytes], stamp: bytes) -> None:
         if self._parts:
             lines.append(self._line(stamp, self._kind, "".join(self._parts)))
             self._parts = []
         self._kind = ""
 
-    def _line(self, stamp: str, kind: str, text: str) -> bytes:
-        out: dict[str, Any] = {"model": self.model, "created_at": stamp}
-        if self.chat:
-            message = {"role": "assistant", "content": ""}
-            message[kind] = text
-            out["message"] = message
-        else:
-            out["response"] = ""
-            out[kind if kind == "thinking" else "response"] = text
-        out["done"] = False
-        return _ndjson(out)
+    def _line(self, stamp: bytes, kind: str, text: str) -> bytes:
+        return self._head + stamp + self._mids[kind] + _json(text) + self._tail
 
-    def _final(self, stamp: str) -> bytes:
+    def _final(self, stamp: bytes) -> bytes:
         self.finished = True
-        out: dict[str, Any] = {"model": self.model, "created_at": stamp}
+        out: dict[str, Any] = {"model": self.model, "created_at": stamp.decode()}
         if self.chat:
             out["message"] = {"role": "assistant", "content": ""}
         else:
