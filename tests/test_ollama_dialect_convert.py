@@ -71,6 +71,8 @@ def test_stream_defaults_to_true(dialect):
     ({"top_k": 0}, {}, {"top_k": 0}),
     ({"stop": ["</a>", " ", ""]}, {"stop_sequences": ["</a>"]}, {"stop": ["</a>", " ", ""]}),
     ({"stop": ["x"]}, {"stop_sequences": ["x"]}, None),
+    ({"stop": "x"}, {"stop_sequences": ["x"]}, None),
+    ({"stop": ""}, {}, {"stop": [""]}),
     ({"seed": 7, "num_ctx": 8192, "min_p": 0.1, "repeat_penalty": 1.1},
      {}, {"seed": 7, "num_ctx": 8192, "min_p": 0.1, "repeat_penalty": 1.1}),
     ({"temperature": None, "num_ctx": None}, {}, None),  # Zed sends unset options as null

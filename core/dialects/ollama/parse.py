@@ -182,8 +182,8 @@ def _options(opts: Mapping[str, Any], req: dict[str, Any], side: dict[str, Any])
             kept = [s for s in stops if s.strip()]
             if kept:
                 req["stop_sequences"] = kept
-            if len(kept) != len(stops) or isinstance(value, str):
-                carried[key] = value
+            if len(kept) != len(stops):
+                carried[key] = stops  # Ollama takes a list
         else:
             carried[key] = value
     if carried:
