@@ -216,7 +216,7 @@ class _Edge:
         endpoint = target.route.endpoint
         settings = self.store.current
         if endpoint == "root":
-            return _json({"name": "ccrelay", "status": "ok"})
+            return _root()
         if endpoint == "health":
             return _json(self.health(settings))
         if endpoint == "metrics":
@@ -477,6 +477,16 @@ def _describe_routing(chain: tuple[str, ...], routing: RoutingConfig) -> dict[st
             for name, r in routing.scenarios.items()
         },
     }
+
+
+def _root() -> Response:
+    """``GET /`` and ``HEAD /``: Ollama's plain-text "Ollama is running", which Ollama apps
+    probe for (they check the status; the text is what Ollama sends), unless the client asks
+    for JSON or HTML: then ccrelay's own JSON status (browsers get a status page later)."""
+    best = request.accept_mimetypes.best_match(("text/plain", _JSON, "text/html"))
+    if best in (_JSON, "text/html"):
+        return _json({"name": "ccrelay", "status": "ok"})
+    return Response("Ollama is running", mimetype="text/plain")
 
 
 def _merged(parts: Any) -> dict[str, Any]:
