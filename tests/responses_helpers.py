@@ -168,3 +168,164 @@ def anthropic_sse(a: Answer) -> list[Any]:
                    "stop_sequence": None}, "usage": {"output_tokens": a.output_tokens}})  # fmt: skip
     events.append({"type": "message_stop"})
     return events
+
+
+# --- a scripted upstream that answers any request in its protocol -------------------------
+
+
+class AnyRequestUpstream:
+    """A real HTTP server on 127.0.0.1 answering every request with a short valid answer, as
+    JSON or as a stream (whatever the request asked), in the protocol its path names: Chat
+    Completions (``.../chat/completions``) or Anthropic Messages (``.../messages``). For tests
+    that send many requests whose shape is not known in advance (property-based ones)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                try:
+                    stream = bool(json.loads(raw).get("stream"))
+                except (ValueError, AttributeError):
+                    stream = False
+                kind = "openai" if self.path.endswith("/chat/completions") else "anthropic"
+                answer = reply(kind, Answer(text="ok"), stream)
+                if answer.sse is None:
+                    data = json.dumps(answer.json).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                else:
+                    data = b"".join(map(_sse_bytes, answer.sse))
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _sse_bytes(ev: Any) -> bytes:
+    if isinstance(ev, str):
+        return ev.encode()
+    name = f"event: {ev['type']}\n" if "type" in ev else ""
+    return f"{name}data: {json.dumps(ev)}\n\n".encode()
+
+
+# --- mutated Codex bodies (property-based tests and bench/fuzz_openai_responses.py) -------
+
+
+def seed_bodies(fixtures: Any) -> list[dict[str, Any]]:
+    """Bodies to mutate: every Codex fixture plus small SDK-style ones (``fixtures`` is the
+    tests/fixtures folder)."""
+    seeds = [json.loads(p.read_text())["body"] for p in sorted((fixtures / "codex").glob("*.json"))]
+    seeds += [
+        {"model": "m", "input": "hi", "instructions": "Be brief.", "max_output_tokens": 50},
+        {"model": "m", "stream": True, "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "look"},
+                                         {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="}]},
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "t"}],
+             "encrypted_content": "ccrelay.v1:eyJ0eXBlIjoidGhpbmtpbmciLCJ0aGlua2luZyI6InQifQ=="},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"a\": 1}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "r"}],
+         "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}},
+                   {"type": "custom", "name": "apply_patch",
+                    "format": {"type": "grammar", "syntax": "lark", "definition": "start: x"}}],
+         "tool_choice": {"type": "function", "name": "f"}, "parallel_tool_calls": False,
+         "reasoning": {"effort": "low"}, "text": {"format": {"type": "json_schema", "name": "x",
+                                                            "schema": {"type": "object"}}}},
+    ]  # fmt: skip
+    return seeds
+
+
+def mutations(seeds: list[dict[str, Any]]) -> Any:
+    """A hypothesis strategy: a seed body with 1-3 mutations at random depths (a value of the
+    wrong type, a field removed or added, a huge string, a made-up ``type`` or ``role``)."""
+    import copy
+
+    from hypothesis import strategies as st
+
+    scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63)
+               | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12))  # fmt: skip
+    values = st.recursive(
+        scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=6,
+    )  # fmt: skip
+    huge = st.sampled_from([10_000, 300_000, 2_000_000]).map(lambda n: "x" * n)
+    words = st.sampled_from(["message", "function_call", "reasoning", "custom", "input_text",
+                             "assistant", "developer", "web_search", "", "💥", "text"])  # fmt: skip
+
+    @st.composite
+    def mutate(draw: Any) -> dict[str, Any]:
+        # The walk uses a plain random generator: hypothesis's own choices favour the first
+        # keys of an object, and the interesting places are spread over the whole body.
+        rnd = draw(st.randoms(use_true_random=True))
+        body = copy.deepcopy(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 3)):
+            parent: Any = None
+            key: Any = None
+            node: Any = body
+            while isinstance(node, (dict, list)) and node:
+                if parent is not None and rnd.random() < 0.25:
+                    break
+                keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+                if parent is None:  # favour the parts with depth: the items and tools
+                    keys += [k for k in ("input", "input", "input", "tools") if k in node]
+                key = rnd.choice(keys)
+                parent, node = node, node[key]
+            if parent is None:
+                continue
+            action = rnd.choice(["replace", "replace", "delete", "huge", "word", "add"])
+            if action == "delete":
+                del parent[key]
+            elif action == "huge":
+                parent[key] = draw(huge)
+            elif action == "word":
+                parent[key] = draw(words)
+            elif action == "add" and isinstance(node, dict):
+                node[draw(st.text(max_size=8))] = draw(values)
+            else:
+                parent[key] = draw(values)
+        return body
+
+    return mutate()
+
+
+def answer_problem(status: int, headers: Any, text: str, body: Any) -> str:
+    """What is wrong with the relay's answer to ``body``, or "" when it is right: a 2xx that
+    is a response (or a stream ending in one), or a 4xx in OpenAI's error shape; never a 5xx."""
+    if status >= 500:
+        return f"HTTP {status}: {text[:300]}"
+    if status >= 400:
+        try:
+            err = json.loads(text)["error"]
+        except (ValueError, KeyError, TypeError):
+            return f"HTTP {status} without an OpenAI error body: {text[:300]}"
+        if set(err) != {"message", "type", "param", "code"} or not isinstance(err["message"], str):
+            return f"HTTP {status} with a malformed error: {err}"
+        if len(err["message"]) > 2000:
+            return f"HTTP {status}: the error message quotes too much ({len(err['message'])} chars)"
+        return ""
+    if headers.get("content-type", "").startswith("text/event-stream"):
+        events = [json.loads(line[6:]) for line in text.split("\n") if line.startswith("data: ")]
+        last = events[-1]["type"] if events else "nothing"
+        if last not in ("response.completed", "response.incomplete"):
+            return f"stream ended with {last}: {text[-300:]}"
+        return ""
+    if json.loads(text).get("object") != "response":
+        return f"HTTP {status} that is not a response: {text[:300]}"
+    return ""

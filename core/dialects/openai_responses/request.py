@@ -54,6 +54,7 @@ Such a strategy sends ``{**side["fields"], "model": ctx.model, "input": side["in
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ _BUDGET = {"minimal": 1024, "low": 1024, "medium": 8192, "high": 24576, "xhigh":
 #: room for the answer above the thinking budget when the client set no output limit
 _ANSWER_ROOM = 8192
 _JSON_NOTE = "Respond with a single JSON object and nothing else."
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
 OMITTED_TOOLS = "x-ccrelay-omitted-tools"
 OMITTED_ITEMS = "x-ccrelay-omitted-items"
 
@@ -275,16 +277,27 @@ def _thinking_conflict(req: CanonicalRequest) -> str:
 def _omissions(call: ClientCall, hosted: list[str], items: list[str]) -> None:
     parts = []
     if hosted:
-        call.response_headers[OMITTED_TOOLS] = ", ".join(hosted)
-        parts.append("hosted tools " + ", ".join(hosted))
+        names = _names(hosted)
+        call.response_headers[OMITTED_TOOLS] = names
+        parts.append("hosted tools " + names)
     if items:
-        call.response_headers[OMITTED_ITEMS] = ", ".join(items)
-        parts.append("input items of type " + ", ".join(items))
+        names = _names(items)
+        call.response_headers[OMITTED_ITEMS] = names
+        parts.append("input items of type " + names)
     if parts:
         call.warnings.append(
             " and ".join(parts) + " left out: only an OpenAI Responses backend can take them "
             "(dialects.openai_responses.hosted_tools: reject makes this a 400)"
         )
+
+
+def _names(kinds: list[str], most: int = 8) -> str:
+    """Type names a client sent, safe for a header and a log line: at most ``most`` of them,
+    each cut to 40 characters of ``[A-Za-z0-9_.:-]``."""
+    names = [_UNSAFE.sub("?", k[:40]) or "?" for k in kinds[:most]]
+    if len(kinds) > most:
+        names.append(f"and {len(kinds) - most} more")
+    return ", ".join(names)
 
 
 def _envelope(body: Mapping[str, Any], rid: str) -> dict[str, Any]:

@@ -16,6 +16,8 @@ plugin set is rescanned. Thread- and greenlet-safe (``core/vault.py``).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +46,12 @@ class ConversationStore:
     """Stored conversations by response id, within the configured bounds."""
 
     def __init__(
-        self, max_responses: int = DEFAULT_MAX_RESPONSES, max_age: float = DEFAULT_MAX_AGE
+        self,
+        max_responses: int = DEFAULT_MAX_RESPONSES,
+        max_age: float = DEFAULT_MAX_AGE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._vault: Vault[Stored] = Vault(max_items=max_responses, ttl=max_age)
+        self._vault: Vault[Stored] = Vault(max_items=max_responses, ttl=max_age, clock=clock)
 
     @property
     def max_responses(self) -> int:
