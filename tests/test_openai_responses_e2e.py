@@ -71,7 +71,8 @@ def test_text_answer(sdk, upstream, backend, relay):
         assert body["max_tokens"] == 100
     assert "client-key" not in json.dumps(upstream.requests[0].headers)
     line = relay.token_lines()[0]
-    assert "dialect=openai_responses" in line or "openai_responses" in line
+    assert "client_model=gpt-5.5 | stream=false | input_tokens=12" in line
+    assert line.endswith("status=success | dialect=openai_responses")
 
 
 def test_streaming_text_event_sequence(sdk, upstream, backend):
