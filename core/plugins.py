@@ -273,8 +273,9 @@ def _collect(
                 classes[cls.name] = cls
                 owners[cls.name] = plugin_name
                 per_plugin.setdefault(plugin_name, []).append(cls.name)
-    # pluggy calls the last-registered plugin first; keep registration order.
-    order = list(per_plugin)[::-1]
+    # ``get_hookimpls`` lists plugins in registration order (pluggy *calls* them in reverse),
+    # so this keeps registration order: built-in dialects by module name, anthropic first.
+    order = list(per_plugin)
     ordered = {n: classes[n] for p in order for n in per_plugin[p]}
     return ordered, owners, per_plugin
 

@@ -248,7 +248,7 @@ def test_sampling_output_and_user_fields():
               user="u0", text={"format": {"type": "json_schema", "name": "r", "strict": True,
                                           "schema": {"type": "object"}}, "verbosity": "low"})  # fmt: skip
     assert out["max_tokens"] == 300
-    assert out["temperature"] == 1.0  # clamped to the canonical range
+    assert out["temperature"] == 1.7  # the anthropic strategy clamps it to 1
     assert out["top_p"] == 0.5
     assert out["metadata"] == {"user_id": "u1"}
     assert out["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}}

@@ -14,7 +14,7 @@ previous_response_id         C  the stored conversation goes before ``input`` (`
 stream                       C  ``stream``
 max_output_tokens            C  ``max_tokens`` (both count reasoning tokens); absent: the
                                 backend decides
-temperature                  C  clamped to the canonical 0-1 (Anthropic's range); S as sent
+temperature                  C  ``temperature`` as sent (0-2; strategies clamp to their range)
 top_p                        C  ``top_p``
 tools, tool_choice,          C  ``tools.py`` (custom tools take one string; hosted tools left
   parallel_tool_calls           out with a warning and a header, or a 400)
@@ -217,9 +217,8 @@ def _sampling(body: dict[str, Any], req: CanonicalRequest) -> None:
     limit = body.get("max_output_tokens")
     if limit is not None:
         req["max_tokens"] = limit
-    temperature = body.get("temperature")
-    if temperature is not None:
-        req["temperature"] = min(float(temperature), 1.0)
+    if body.get("temperature") is not None:
+        req["temperature"] = body["temperature"]  # 0-2; the anthropic strategy clamps to 1
     if body.get("top_p") is not None:
         req["top_p"] = body["top_p"]
     fmt = (body.get("text") or {}).get("format") or {}
