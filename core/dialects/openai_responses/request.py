@@ -158,7 +158,8 @@ def remember(store: ConversationStore, call: ClientCall, answer: list[Any],
     system, messages, items = keep
     if answer:
         messages = (*messages, {"role": "assistant", "content": answer})
-    store.put(call.state["rid"], Stored(system, messages, (*items, *output)))
+    kept = [s for s in map(side_item, output) if s is not None]
+    store.put(call.state["rid"], Stored(system, messages, (*items, *kept)))
 
 
 # --- pieces ---------------------------------------------------------------------------------
