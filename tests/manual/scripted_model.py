@@ -4,6 +4,9 @@ Not a test (pytest does not collect this folder's files): run it, point ccrelay 
 client. With tools offered and no tool result yet, it streams some ``reasoning_content``, then
 a ``Write`` call whose arguments are split across many small chunks; after the tool result it
 answers in text. Requests without tools (titles, summaries) get a short text or JSON answer.
+Codex's tools (reached through ccrelay's Responses dialect) get an ``apply_patch`` call that
+adds hello.txt (a custom tool, so its one argument is ``input``), or ``exec_command`` when
+``apply_patch`` is not offered.
 
     python tests/manual/scripted_model.py --port 9101 --workdir /tmp/try
 """
@@ -32,6 +35,9 @@ def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, A
             "",
             [{"id": "call_write_1", "name": write, "arguments": args}],
         )
+    codex = _codex_call(tools, "call_patch_1")
+    if codex:
+        return "The user wants hello.txt; Codex edits files with a patch.", "", [codex]
     if body.get("response_format"):
         return "", json.dumps({"title": "Create hello file"}), []
     return "", "ok", []
@@ -41,6 +47,25 @@ def _write_tool(tools: set[Any]) -> str | None:
     """The client's file-writing tool: Claude Code's ``Write``, Qwen Code's ``write_file``
     (both take ``file_path`` and ``content``)."""
     return next((name for name in ("Write", "write_file") if name in tools), None)
+
+
+#: the patch Codex's apply_patch tool takes to add hello.txt in its working directory
+HELLO_PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hi\n*** End Patch\n"
+
+
+def _codex_call(tools: set[Any], call_id: str) -> dict[str, Any] | None:
+    """Codex's way to create hello.txt: apply_patch (through ccrelay a tool taking one
+    ``input`` string), else a shell command."""
+    if "apply_patch" in tools:
+        return {
+            "id": call_id,
+            "name": "apply_patch",
+            "arguments": json.dumps({"input": HELLO_PATCH}),
+        }
+    if "exec_command" in tools:
+        args = json.dumps({"cmd": "printf hi > hello.txt"})
+        return {"id": call_id, "name": "exec_command", "arguments": args}
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -160,6 +185,9 @@ def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[
             "",
             [{"id": "toolu_write_1", "name": write, "arguments": args}],
         )
+    codex = _codex_call(tools, "toolu_patch_1")
+    if codex:
+        return "The user wants hello.txt; a patch adds it.", "", [codex]
     if body.get("output_config", {}).get("format"):
         return "", json.dumps({"title": "Create hello file"}), []
     return "", "ok", []

@@ -1,0 +1,74 @@
+"""Errors in OpenAI's words: the JSON body, the stream's ``error`` event and ``response.failed``.
+
+| kind | ``type`` | ``code`` |
+|---|---|---|
+| invalid request | ``invalid_request_error`` | null |
+| context too long | ``invalid_request_error`` | ``context_length_exceeded`` (Codex compacts on it) |
+| authentication | ``invalid_request_error`` | ``invalid_api_key`` |
+| billing | ``insufficient_quota`` | ``insufficient_quota`` |
+| permission | ``permission_error`` | null |
+| not found | ``invalid_request_error`` | null |
+| too large | ``invalid_request_error`` | ``request_too_large`` |
+| rate limited | ``rate_limit_error`` | ``rate_limit_exceeded`` |
+| overloaded | ``server_error`` | ``server_is_overloaded`` |
+| timeout | ``server_error`` | ``timeout`` |
+| upstream failure | ``server_error`` | ``server_error`` |
+| ccrelay not configured | ``invalid_request_error`` | ``ccrelay_not_configured`` |
+
+The HTTP status is the error's own (the openai SDK picks its exception class from it).
+Mid-stream, the ``error`` event carries ``code``, ``message`` and ``param`` at the top level
+as OpenAI documents it, and the same object nested under ``error`` as OpenAI's servers send
+it (which is what makes the openai SDK raise ``APIError``); ``response.failed`` follows with
+``response.error = {code, message}``, which Codex reads. A rate-limit message gains "Please
+try again in Ns." from ``retry-after``, the phrase Codex waits on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccrelay.core.errors import ErrorKind, RelayError
+
+_SHAPES: dict[ErrorKind, tuple[str, str | None]] = {
+    ErrorKind.INVALID_REQUEST: ("invalid_request_error", None),
+    ErrorKind.CONTEXT_TOO_LONG: ("invalid_request_error", "context_length_exceeded"),
+    ErrorKind.AUTHENTICATION: ("invalid_request_error", "invalid_api_key"),
+    ErrorKind.BILLING: ("insufficient_quota", "insufficient_quota"),
+    ErrorKind.PERMISSION: ("permission_error", None),
+    ErrorKind.NOT_FOUND: ("invalid_request_error", None),
+    ErrorKind.TOO_LARGE: ("invalid_request_error", "request_too_large"),
+    ErrorKind.RATE_LIMITED: ("rate_limit_error", "rate_limit_exceeded"),
+    ErrorKind.OVERLOADED: ("server_error", "server_is_overloaded"),
+    ErrorKind.TIMEOUT: ("server_error", "timeout"),
+    ErrorKind.UPSTREAM: ("server_error", "server_error"),
+    ErrorKind.NOT_CONFIGURED: ("invalid_request_error", "ccrelay_not_configured"),
+}
+
+
+def error_object(err: RelayError) -> dict[str, Any]:
+    """``{"message", "type", "param", "code"}`` for ``err``."""
+    etype, code = _SHAPES.get(err.kind, ("server_error", "server_error"))
+    message = err.message
+    retry = err.headers.get("retry-after")
+    if err.kind is ErrorKind.RATE_LIMITED and retry and "try again in" not in message.lower():
+        message = f"{message} Please try again in {retry}s."
+    return {"message": message, "type": etype, "param": err.param, "code": code}
+
+
+def error_event(err: RelayError) -> dict[str, Any]:
+    """The stream's ``error`` event (``sequence_number`` added by the renderer)."""
+    inner = error_object(err)
+    return {
+        "type": "error",
+        "code": inner["code"] or inner["type"],
+        "message": inner["message"],
+        "param": inner["param"],
+        "error": inner,
+    }
+
+
+def failure(err: RelayError) -> dict[str, Any]:
+    """``response.error`` of a failed response."""
+    inner = error_object(err)
+    fallback = "invalid_prompt" if inner["type"] == "invalid_request_error" else "server_error"
+    return {"code": inner["code"] or fallback, "message": inner["message"]}
