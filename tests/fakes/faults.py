@@ -55,7 +55,8 @@ class FaultServer:
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         if fault == "refused":
-            self._sock.close()  # nothing listens on the port
+            # Bound but not listening: connections are refused, and no other test's server
+            # can take the port meanwhile (closing it would let one).
             return
         self._sock.listen(64)
         self._closing = threading.Event()
@@ -64,7 +65,7 @@ class FaultServer:
     def close(self) -> None:
         if self.fault != "refused":
             self._closing.set()
-            self._sock.close()
+        self._sock.close()
 
     def _serve(self) -> None:
         while not self._closing.is_set():
