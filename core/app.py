@@ -26,7 +26,7 @@ from ccrelay.core.config import Settings
 from ccrelay.core.dialect import Dialect, Headers, Inbound, ModelEntry, Rendered
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
 from ccrelay.core.groups import COMPAT_SEGMENT, DEFAULT, shape
-from ccrelay.core.jsonutil import JSONDecodeError, dumps, loads
+from ccrelay.core.jsonutil import JSONDecodeError, JSONEncodeError, dumps, loads
 from ccrelay.core.limits import KeyLimits
 from ccrelay.core.metrics import CONTENT_TYPE as METRICS_TYPE
 from ccrelay.core.metrics import Metrics
@@ -338,7 +338,10 @@ class _Edge:
             raise InvalidRequest(f"request body is not valid JSON: {exc}") from None
 
     def _rendered(self, out: Rendered, headers: Mapping[str, str] | None = None) -> Response:
-        body = out.body if isinstance(out.body, bytes) else dumps(out.body)
+        try:
+            body = out.body if isinstance(out.body, bytes) else dumps(out.body)
+        except JSONEncodeError as exc:  # an upstream answer nesting over 255 levels
+            raise RelayError(502, f"the upstream's answer cannot be relayed: {exc}") from None
         merged = {**(headers or {}), **out.headers}
         return Response(body, status=out.status, mimetype=out.content_type, headers=merged)
 

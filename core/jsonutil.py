@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 JSONDecodeError = orjson.JSONDecodeError  # a ValueError subclass
+JSONEncodeError = orjson.JSONEncodeError  # a TypeError subclass (e.g. nesting over 255 levels)
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:

@@ -27,8 +27,8 @@ from urllib3.exceptions import (
 )
 
 from ccrelay.core.config import DEFAULT_MAX_RESPONSE, ProviderConfig
-from ccrelay.core.errors import ErrorKind, RelayError
-from ccrelay.core.jsonutil import dumps
+from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError
+from ccrelay.core.jsonutil import JSONEncodeError, dumps
 from ccrelay.core.provider import Provider, UpstreamRequest
 
 # A gevent server runs one greenlet per connection; 1,000 covers a busy team relay and the
@@ -163,10 +163,17 @@ class Upstream:
             timeout = self._timeouts[key] = urllib3.Timeout(connect=key[0], read=key[1])
         where = f"provider {provider.name}"
         try:
+            payload = dumps(req.body) if req.body is not None else None
+        except JSONEncodeError as exc:  # orjson encodes at most 255 levels of nesting
+            raise InvalidRequest(
+                f"the request cannot be forwarded: {exc}; its JSON nests too deep (a tool "
+                "schema, say): flatten it below 255 levels"
+            ) from None
+        try:
             raw = pool.urlopen(
                 req.method,
                 url,
-                body=dumps(req.body) if req.body is not None else None,
+                body=payload,
                 headers=headers,
                 retries=False,
                 redirect=False,

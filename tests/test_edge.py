@@ -211,3 +211,13 @@ def test_health_reports_providers_without_keys(start_relay, upstream):
     assert health["providers"]["b"]["configured"] is False
     assert "CCRELAY_TEST_UNSET_KEY" in health["providers"]["b"]["problem"]
     assert {"providers.anthropic"} <= {p["name"] for p in health["plugins"]}
+
+
+def test_json_nested_deeper_than_can_be_forwarded_is_a_400(relay, upstream):
+    deep: dict = {"type": "object"}
+    for _ in range(300):
+        deep = {"type": "object", "properties": {"x": deep}}
+    body = {**GOOD, "tools": [{"name": "t", "input_schema": deep}]}
+    resp = requests.post(relay.url + "/v1/messages", json=body, timeout=10)
+    _assert_error(resp, 400, "invalid_request_error", "nests too deep")
+    assert upstream.requests == []
