@@ -367,6 +367,7 @@ def streaming(args, relay: Relay, upstream: Upstream, reqs: dict) -> dict:
             f"ttlb {rr['ttlb_ms'] or 0:8.2f} ms | direct ok {dd['ok']}/{dd['runs']} "
             f"ttfb {dd['ttfb_ms'] or 0:7.2f} ttlb {dd['ttlb_ms'] or 0:8.2f} ms"
             + (f" | errors {rr['errors']}" if rr["errors"] else "")
+            + (f" | direct errors {dd['errors']}" if dd["errors"] else "")
         )
     return results
 

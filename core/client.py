@@ -73,4 +73,6 @@ class ClientWatch:
             timer.stop()
             timer.close()
             if watcher:
-                watcher[0].kill(block=False)
+                # Wait for the watcher to be gone: a watcher left waiting on this socket's
+                # fd after the server closes it would watch a reused fd (libev aborts on it).
+                watcher[0].kill(block=True, timeout=1)
