@@ -660,15 +660,23 @@ def test_streamed_history_returns_signatures_to_their_parts() -> None:
     chunks = [
         g.chunk({"text": "Sure", "thoughtSignature": "TXT"}),
         g.chunk({"text": ", done."}),
+        g.chunk({"text": "", "thoughtSignature": "MID"}),
+        g.chunk({"text": " More."}),
         g.chunk({"text": "", "thoughtSignature": "END"}, finish="STOP"),
     ]
     msg = run_stream(sse_events(chunks))
-    assert [b["type"] for b in msg["content"]] == ["thinking", "text", "thinking"]
+    # An answer ends with its text (Claude Code reports the last block as the result): the
+    # signature of the final empty part is dropped; Gemini checks none of a text answer.
+    assert [b["type"] for b in msg["content"]] == ["thinking", "text", "thinking", "text"]
     parts = contents_of([{"role": "user", "content": "x"},
                          {"role": "assistant", "content": msg["content"]},
                          {"role": "user", "content": "next"}])[1]["parts"]  # fmt: skip
     assert parts == [{"text": "Sure, done.", "thoughtSignature": "TXT"},
-                     {"text": "", "thoughtSignature": "END"}]  # fmt: skip
+                     {"text": " More.", "thoughtSignature": "MID"}]  # fmt: skip
+    once = PROVIDER.convert_response(g.response([{"text": "Hi."},
+                                                 {"text": "", "thoughtSignature": "END"}]),
+                                     ctx())  # fmt: skip
+    assert once["content"] == [{"type": "text", "text": "Hi."}]
 
 
 def test_thought_signature_closes_its_thinking_block() -> None:

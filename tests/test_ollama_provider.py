@@ -132,10 +132,11 @@ def test_tool_loop_with_images_errors_and_missing_results() -> None:
     assert msgs[2] == {"role": "tool", "tool_name": "Write", "content": "shot"}
     assert msgs[3] == {"role": "tool", "tool_name": "Write", "content": "Error: denied"}
     assert msgs[4]["role"] == "tool" and msgs[4]["content"].startswith("Error: tool call was not")
+    # a mid-conversation system message joins the user message before it
     assert msgs[5] == {"role": "user", "images": ["iVBORw0KGgo="], "content":
                        "Images returned by tool call call_1.\n\nResult of tool call ghost: late"
-                       "\n\ngo on"}  # fmt: skip
-    assert msgs[6] == {"role": "system", "content": "reminder"}
+                       "\n\ngo on\n\n<system-reminder>\nreminder\n</system-reminder>"}  # fmt: skip
+    assert len(msgs) == 6
     assert body["tools"] == [
         {
             "type": "function",

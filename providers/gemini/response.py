@@ -3,8 +3,11 @@
 parts: text                   ``text`` blocks (consecutive unsigned parts joined)
 parts: thought: true          ``thinking`` blocks, signature tagged ``ccrelay:gemini:...``
 parts: thoughtSignature on a  a ``thinking`` block with empty text and the tagged signature
-  text / functionCall / empty   right before the block it belongs to (core/signatures.py),
-  text part                     so the next request puts it back on the same part
+  text / functionCall part      right before the block it belongs to (core/signatures.py),
+                                so the next request puts it back on the same part
+parts: signed empty text part the same block, signing what follows; at the very end of the
+                                answer it is dropped (an answer must end with its text; Gemini
+                                checks no signature of a text answer)
 parts: functionCall           ``tool_use``: id kept when Gemini gave one, else made from the
                               response id and position (names.call_id_in); name and
                               property names mapped back to the client's
@@ -170,6 +173,8 @@ def to_canonical(
         for part in parts:
             if isinstance(part, dict):
                 calls += _add_part(content, part, f"{seed}:{calls}", names, provider)
+    while content and content[-1]["type"] == "thinking" and not content[-1]["thinking"]:
+        content.pop()  # an answer ends with its text or call, never a signature (stream.py)
     blocked = blocked_note(body.get("promptFeedback")) if candidate is None else None
     if blocked is not None:
         content.append({"type": "text", "text": blocked})
@@ -220,9 +225,13 @@ def _add_part(
         if sig:
             content[-1]["signature"] = signatures.tag(ORIGIN, sig)
         return 0
+    call = part.get("functionCall")
+    if sig and text == "" and not isinstance(call, dict):
+        # an empty signed part: it signs what follows; at the end it is dropped (stream.py)
+        content.append(signature_block(sig))
+        return 0
     if sig:
         content.append(signature_block(sig))
-    call = part.get("functionCall")
     if isinstance(call, dict):
         content.append(tool_use(call, seed, names))
         return 1

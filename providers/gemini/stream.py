@@ -12,6 +12,10 @@ the next one opens:
   the block of that part (``core/signatures.py``), so the next request returns it on the
   same part: for a function call exactly, for text on the part that follows the text
   streamed so far (Gemini only checks function-call signatures);
+- a signature on an empty text part waits for the next part and goes before it; at the
+  end of the answer it is dropped: an answer must end with its text, not a thinking block
+  (Claude Code reports the last block as its result, Anthropic rejects a final thinking
+  block), and Gemini checks no signature of a text answer;
 - a function call is a ``tool_use`` block with its whole input in one delta.
 
 Nothing is sent before the first chunk has been read in full, so a stream that fails at
@@ -94,6 +98,7 @@ class _State:
         self.finish: Any = None
         self.message = ""
         self.blocked: str | None = None
+        self.pending: str | None = None  # the signature of an empty text part
 
     def feed(self, chunk: dict[str, Any]) -> None:
         if chunk.get("usageMetadata"):
@@ -120,6 +125,15 @@ class _State:
         sig = part.get("thoughtSignature")
         sig = sig if isinstance(sig, str) and sig else None
         text = part.get("text")
+        call = part.get("functionCall")
+        if sig and text == "" and not part.get("thought"):
+            if self.pending:
+                self._signature(self.pending)
+            self.pending = sig  # an empty signed part: see the module docstring
+            return
+        if self.pending and (text or isinstance(call, dict) or code_text(part) or sig):
+            self._signature(self.pending)
+            self.pending = None
         if part.get("thought") and isinstance(text, str):
             if self.open != "thinking":
                 self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
@@ -130,10 +144,7 @@ class _State:
                 self._close()
             return
         if sig:
-            self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            self._delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
-            self._close()
-        call = part.get("functionCall")
+            self._signature(sig)
         if isinstance(call, dict):
             block = tool_use(call, f"{self.seed}:{self.calls}", self.names)
             self.calls += 1
@@ -150,6 +161,12 @@ class _State:
                 self._open("text", {"type": "text", "text": ""})
             self.visible = True
             self._delta({"type": "text_delta", "text": text})
+
+    def _signature(self, sig: str) -> None:
+        """A signature-only thinking block (it signs the block after it)."""
+        self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        self._delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
+        self._close()
 
     # --- blocks ---------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ max_tokens                C  ``options.num_predict`` (core clamps it to the prof
 temperature, top_p, top_k C  ``options.temperature`` / ``top_p`` / ``top_k``
 stop_sequences            C  ``options.stop``
 system (string / blocks)  C  a leading ``system`` message (billing header block D)
-role system (mid-conv.)   C  a ``system`` message at its position (Ollama takes them anywhere)
+role system (mid-conv.)   C  ``<system-reminder>`` text in the user message before it (or a
+                             new user message): many local chat templates render only a
+                             leading system message
 text blocks               C  ``content`` (one string: the native API takes no part lists)
 image base64              C  ``images: [<base64>]`` on the message
 image url / file          R  Ollama takes only inline bytes and ccrelay fetches nothing
@@ -199,7 +201,12 @@ def _messages(req: CanonicalRequest) -> list[dict[str, Any]]:
             pending = []
             text = _text(content, where, system_only=True)[0]
             if text:
-                out.append({"role": "system", "content": text})
+                note = f"<system-reminder>\n{text}\n</system-reminder>"
+                last = out[-1] if out else None
+                if last is not None and last["role"] == "user":
+                    last["content"] = f"{last['content']}\n\n{note}" if last["content"] else note
+                else:
+                    out.append({"role": "user", "content": note})
         else:
             raise InvalidRequest(f"{where}.role: expected user, assistant or system")
     _answer_missing(out, pending, names)
