@@ -15,8 +15,8 @@ image / document url         C  ``fileData {mimeType, fileUri}`` for Files API, 
 image file id                R  Anthropic Files API ids mean nothing to Gemini
 document base64 / text /     C  ``inlineData`` (PDF) / a text part
   content
-tool_use                     C  ``functionCall {name, args}``; ``id`` only when Gemini made it
-                                (names.call_id_out); names and property names mapped like
+tool_use                     C  ``functionCall {name, args}``; ``id`` unless ccrelay made it
+                                up (names.call_id_out); names and property names mapped like
                                 the declarations
 tool_result                  C  ``functionResponse {name, id?, response: {output | error}}``
                                 in call order, all in one user content; the name is read

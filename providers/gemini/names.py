@@ -6,7 +6,8 @@
   lists one request's changed names so answers name the tools the client's way.
 - Call ids: Gemini usually gives none. ``call_id_in`` keeps an id Gemini gave and otherwise
   makes one, ``toolu_gemini_<hash>``, from the response id and the call's position, so the
-  same answer always gets the same ids. ``call_id_out`` never sends a made-up id back.
+  same answer always gets the same ids. ``call_id_out`` never sends a made-up id back; other
+  ids (Gemini's own, or those a client made, as Gemini CLI does) go back unchanged.
 - Property names: the ``parameters`` subset wants ``^[A-Za-z_][A-Za-z0-9_]{0,63}$``; Claude
   Code's Grep tool has ``-A``, ``-n`` ... A ``KeyMap`` records the renames of one schema, and
   ``rename_keys`` applies them to a call's arguments in either direction.
@@ -78,11 +79,6 @@ class KeyMap:
 
     props: dict[str, tuple[str, KeyMap | None]] = field(default_factory=dict)
     items: KeyMap | None = None
-
-    def empty(self) -> bool:
-        return not any(
-            orig != sent or sub is not None for sent, (orig, sub) in self.props.items()
-        ) and (self.items is None)
 
 
 def legal_keys(names: Iterable[str]) -> dict[str, str]:
