@@ -9,8 +9,7 @@ before it is sent ("prompt is too long", Claude Code then compacts). It also tak
 ``base_url`` is the server root (``http://127.0.0.1:11434``; ``/api`` at its end is fine). No
 key is needed locally (``api_key`` may be left out); with one (ollama.com) it is sent as a
 Bearer token. Field by field: ``request.py`` (request), ``messages.py`` (messages, tool
-calls and results), ``response.py`` (answers, streams,
-errors).
+calls and results), ``response.py`` (answers, streams, errors).
 
 Options (``providers.<name>.options``):
   ``num_ctx`` (int): a fixed context size instead of the computed one (prompts larger than
