@@ -159,7 +159,7 @@ _ROWS: tuple[tuple[str, ModelProfile], ...] = (
     (r"^gemma3", _P(context_window=131_072, vision=True, tools=False, thinking="none")),
     # DeepSeek
     (r"^deepseek-chat$", _P(context_window=128_000, max_output=8_192, vision=False, tools=True,
-                            thinking="none", stream_usage=True)),
+                            stream_usage=True)),  # thinking: its Anthropic endpoint may switch it
     (r"^deepseek-reasoner$", _P(context_window=128_000, max_output=65_536, vision=False,
                                 tools=True, thinking="always", stream_usage=True)),
     (r"^deepseek-r1", _P(context_window=131_072, vision=False, thinking="toggle")),

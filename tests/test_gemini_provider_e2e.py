@@ -142,13 +142,16 @@ def test_output_limit_of_the_profile_is_what_gemini_receives(start_relay, upstre
                       "required": ["file_path", "content"]}  # fmt: skip
 
 
-def test_rate_limit_and_bad_key_reach_the_sdk_as_such(sdk, upstream):
+def test_rate_limit_reaches_the_sdk_with_its_retry_after(sdk, upstream):
     upstream.reply(Reply(429, json=g.error(429, "Resource has been exhausted", "RESOURCE_EXHAUSTED",
                                            details=[{"@type": "type.googleapis.com/google.rpc."
                                                      "RetryInfo", "retryDelay": "17s"}])))  # fmt: skip
     with pytest.raises(anthropic.RateLimitError) as info:
         sdk.messages.create(model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert info.value.response.headers["retry-after"] == "17"
+
+
+def test_a_bad_key_is_an_authentication_error(sdk, upstream):
     upstream.reply(Reply(400, json=g.error(400, "API key not valid. Please pass a valid API key.",
                                            "INVALID_ARGUMENT", details=[
                                                {"reason": "API_KEY_INVALID"}])))  # fmt: skip
