@@ -273,9 +273,12 @@ def test_count_tokens_request_and_answer() -> None:
 
 
 def test_side_fields_of_a_gemini_client_are_merged() -> None:
+    client_tools = [{"functionDeclarations": [{"name": "Write", "behavior": "BLOCKING",
+                                               "parameters": {"type": "OBJECT"}}]},
+                    {"googleSearch": {}}]  # fmt: skip
     side = {"safetySettings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "OFF"}],
             "generationConfig": {"seed": 7, "responseLogprobs": True},
-            "tools": [{"googleSearch": {}}], "cachedContent": "cachedContents/abc"}  # fmt: skip
+            "tools": client_tools, "cachedContent": "cachedContents/abc"}  # fmt: skip
     body = PROVIDER.convert_request(
         request(tools=[WRITE], temperature=0.3), ctx(side=side, protocol="gemini")
     ).body
@@ -283,7 +286,7 @@ def test_side_fields_of_a_gemini_client_are_merged() -> None:
     assert body["cachedContent"] == "cachedContents/abc"
     assert body["generationConfig"] == {"maxOutputTokens": 1024, "temperature": 0.3, "seed": 7,
                                         "responseLogprobs": True}  # fmt: skip
-    assert body["tools"][1] == {"googleSearch": {}} and "functionDeclarations" in body["tools"][0]
+    assert body["tools"] == client_tools, "a Gemini client's whole tools list replaces ours"
     other = PROVIDER.convert_request(request(), ctx(side=side, protocol="openai_chat")).body
     assert "safetySettings" not in other, "side fields of another protocol never reach Gemini"
 

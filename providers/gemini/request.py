@@ -40,7 +40,9 @@ Extra Gemini fields reach the body two ways, merged by ``merge_extra``: the prov
 ``options.extra_body``, then the side fields of a Gemini client (``safetySettings``,
 ``cachedContent``, ``generationConfig.seed``, ...). A top-level key is set; a mapping under a
 key that is a mapping here too (``generationConfig``, ``toolConfig``) is merged key by key,
-the extra value winning; a list under a key that is a list here too (``tools``) is appended.
+the extra value winning; anything else replaces ccrelay's value: a Gemini client whose tools
+hold what canonical tools cannot (``googleSearch``, a function's ``behavior``) sends its whole
+``tools`` list that way, declarations included.
 """
 
 from __future__ import annotations
@@ -100,13 +102,12 @@ def build_body(
 
 
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merge ``extra`` into ``body`` (module docstring: set, merge mappings, append lists)."""
+    """Merge ``extra`` into ``body`` (module docstring: mappings merged key by key, anything
+    else set)."""
     for key, value in extra.items():
         current = body.get(key)
         if isinstance(current, dict) and isinstance(value, Mapping):
             body[key] = {**current, **value}
-        elif isinstance(current, list) and isinstance(value, list):
-            body[key] = current + value
         else:
             body[key] = value
 
