@@ -105,19 +105,42 @@ def plan(body: dict[str, Any], workdir: str) -> list[dict[str, Any]]:
     if any("functionResponse" in p for p in last):
         return [{"text": "Created hello.txt "}, {"text": "containing hi."},
                 {"text": "", "thoughtSignature": new_signature()}]  # fmt: skip
-    if "Write" in tools:
+    write = next(
+        (t for t in ("Write", "write_file") if t in tools), None
+    )  # Claude Code, Gemini CLI
+    if write:
         parts: list[dict[str, Any]] = []
         if thoughts:
             parts += [{"text": "The user wants a file. ", "thought": True},
-                      {"text": "I will call Write.", "thought": True}]  # fmt: skip
-        parts.append({"functionCall": {"name": "Write", "args": {
+                      {"text": f"I will call {write}.", "thought": True}]  # fmt: skip
+        parts.append({"functionCall": {"name": write, "args": {
             "file_path": f"{workdir}/hello.txt", "content": "hi"}},
             "thoughtSignature": new_signature()})  # fmt: skip
         return parts
     config = body.get("generationConfig") or {}
     if config.get("responseMimeType") == "application/json":
-        return [{"text": json.dumps({"title": "Create hello file", "isNewTopic": True})}]
+        schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
+        return [{"text": json.dumps(sample(schema))}]
     return [{"text": "ok"}]
+
+
+def sample(schema: Any) -> Any:
+    """A small value that fits ``schema`` (for clients that parse structured answers)."""
+    if not isinstance(schema, dict):
+        return None
+    kind = str(schema.get("type", "object")).lower()
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: sample(v) for k, v in props.items()}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return max(1, schema.get("minimum") or 1)
+    if kind == "boolean":
+        return False
+    return "Create hello file"
 
 
 def usage(body: dict[str, Any]) -> dict[str, Any]:
