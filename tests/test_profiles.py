@@ -239,3 +239,15 @@ def test_a_refusal_by_profile_falls_back_to_a_capable_provider(start_relay, upst
     assert msg.content[0].text == "ok"
     assert upstream.requests == [] and upstream2.requests[0].body["model"] == "gpt-4o"
     assert "fallback" in relay.token_lines(expect=2)[0]
+
+
+def test_a_model_without_tools_takes_them_in_compat_mode(start_relay, upstream):
+    relay = start_relay(one_provider("openai", upstream.url, model="gemma3:4b",
+                                     tool_mode="compat"))  # fmt: skip
+    sdk = anthropic.Anthropic(base_url=relay.url, api_key="k", max_retries=0)
+    upstream.reply(Reply(json=COMPLETION))
+    msg = sdk.messages.create(model="c", max_tokens=50, messages=[{"role": "user", "content": "x"}],
+                              tools=[{"name": "t", "input_schema": {"type": "object"}}])  # fmt: skip
+    assert msg.content[0].text == "ok"
+    body = upstream.requests[0].body
+    assert "tools" not in body and "<tool_call>" in body["messages"][0]["content"]
