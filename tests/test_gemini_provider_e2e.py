@@ -200,3 +200,76 @@ def test_claude_code_turn_two_without_signatures_gets_the_bypass(relay, upstream
     model_turns = [c for c in contents if c["role"] == "model"]
     call_part = model_turns[-1]["parts"][0]
     assert "functionCall" in call_part and call_part["thoughtSignature"] == BYPASS
+
+
+# --- an OpenAI Chat client (the openai SDK) ---------------------------------------------------
+
+CHAT_TOOLS = [{"type": "function", "function": {
+    "name": "Write", "description": "Write a file",
+    "parameters": {"type": "object", "properties": {"file_path": {"type": "string"},
+                                                   "content": {"type": "string"}}}}}]  # fmt: skip
+
+
+@pytest.fixture
+def chat(relay):
+    import openai
+
+    return openai.OpenAI(base_url=relay.url + "/v1", api_key="client-key", max_retries=0)
+
+
+def _call_turn(chat, messages):
+    stream = chat.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS,
+                                          stream=True, stream_options={"include_usage": True})  # fmt: skip
+    calls: dict[int, dict] = {}
+    finish = None
+    for chunk in stream:
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            for tc in choice.delta.tool_calls or ():
+                entry = calls.setdefault(tc.index, {"id": "", "name": "", "arguments": ""})
+                entry["id"] = tc.id or entry["id"]
+                entry["name"] = (tc.function.name or "") or entry["name"]
+                entry["arguments"] += tc.function.arguments or ""
+    return list(calls.values()), finish
+
+
+def test_openai_client_tool_loop_keeps_the_signature(chat, upstream):
+    """A Chat client has no place for signatures: ccrelay keeps the signed thinking under the
+    call's id, and Gemini gets its signature back on the call."""
+    upstream.reply(g.sse([g.chunk({"functionCall": {"name": "Write", "args": {
+        "file_path": "a.txt", "content": "hi"}}, "thoughtSignature": "U0lH"},
+        finish="STOP", usage=g.usage(50, 9))]))  # fmt: skip
+    messages: list = [{"role": "user", "content": "write a.txt"}]
+    calls, finish = _call_turn(chat, messages)
+    assert finish == "tool_calls" and [c["name"] for c in calls] == ["Write"]
+    assert json.loads(calls[0]["arguments"]) == {"file_path": "a.txt", "content": "hi"}
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": calls[0]["id"], "type": "function",
+             "function": {"name": "Write", "arguments": calls[0]["arguments"]}}]},
+        {"role": "tool", "tool_call_id": calls[0]["id"], "content": "written"},
+    ]  # fmt: skip
+    upstream.reply(Reply(json=g.response([{"text": "Done."}])))
+    answer = chat.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS)
+    assert answer.choices[0].message.content == "Done."
+    model_turn = upstream.requests[1].body["contents"][1]
+    assert model_turn["parts"][0]["thoughtSignature"] == "U0lH"
+
+
+def test_openai_client_history_without_signatures_gets_the_bypass(chat, upstream):
+    """History the relay never saw (another session, a restart): the call turn is unsigned,
+    so Gemini 3 gets the documented bypass value instead of answering 400."""
+    upstream.reply(Reply(json=g.response([{"text": "Done."}])))
+    messages = [
+        {"role": "user", "content": "write a.txt"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_from_elsewhere", "type": "function",
+             "function": {"name": "Write", "arguments": '{"file_path": "a.txt"}'}}]},
+        {"role": "tool", "tool_call_id": "call_from_elsewhere", "content": "written"},
+    ]  # fmt: skip
+    answer = chat.chat.completions.create(model="gpt-x", messages=messages, tools=CHAT_TOOLS)
+    assert answer.choices[0].message.content == "Done."
+    parts = upstream.requests[0].body["contents"][1]["parts"]
+    assert parts == [{"functionCall": {"name": "Write", "args": {"file_path": "a.txt"},
+                                       "id": "call_from_elsewhere"},
+                      "thoughtSignature": BYPASS}]  # fmt: skip

@@ -138,3 +138,36 @@ def test_tools_to_a_model_without_tools_are_refused_by_its_profile(start_relay, 
     assert "gemma3:4b" in info.value.body["error"]["message"]
     assert "cannot call tools" in info.value.body["error"]["message"]
     assert upstream.requests == []
+
+
+# --- an OpenAI Chat client (the openai SDK) ---------------------------------------------------
+
+
+def test_openai_client_streams_from_ollama(relay, upstream):
+    import openai
+
+    chat = openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
+    upstream.reply(o.ndjson([o.line(thinking="hmm"), o.line(content="Hel"),
+                             o.line(content="lo"), o.done(prompt=11, out=2)]))  # fmt: skip
+    stream = chat.chat.completions.create(
+        model="gpt-x", messages=[{"role": "user", "content": "hi"}], max_tokens=300,
+        stream=True, stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Hello"
+    assert chunks[-1].usage.prompt_tokens == 11 and chunks[-1].usage.completion_tokens == 2
+    body = upstream.requests[0].body
+    assert body["options"]["num_predict"] == 300 and body["options"]["num_ctx"] == 8192
+
+
+def test_openai_client_gets_context_length_exceeded(start_relay, upstream):
+    import openai
+
+    relay = start_relay(ollama_config(upstream.url, profile={"context_window": 2048}))
+    chat = openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        chat.chat.completions.create(model="gpt-x", messages=[
+            {"role": "user", "content": "lorem ipsum dolor sit amet " * 1000}])  # fmt: skip
+    assert info.value.body["code"] == "context_length_exceeded"
+    assert upstream.requests == []
