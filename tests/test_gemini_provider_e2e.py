@@ -273,3 +273,29 @@ def test_openai_client_history_without_signatures_gets_the_bypass(chat, upstream
     assert parts == [{"functionCall": {"name": "Write", "args": {"file_path": "a.txt"},
                                        "id": "call_from_elsewhere"},
                       "thoughtSignature": BYPASS}]  # fmt: skip
+
+
+# --- an Ollama client (the ollama SDK) --------------------------------------------------------
+
+
+def test_ollama_client_tool_loop_keeps_the_signature(relay, upstream):
+    """An Ollama client has no place for signatures either: the Ollama dialect keeps the
+    turn's thinking blocks, and Gemini gets its signature back on the call."""
+    import ollama
+
+    client = ollama.Client(host=relay.url)
+    upstream.reply(Reply(json=g.response([{"functionCall": {"name": "Write", "args": {
+        "file_path": "a.txt", "content": "hi"}}, "thoughtSignature": "T0xM"}],
+        usage=g.usage(40, 6))))  # fmt: skip
+    messages: list = [{"role": "user", "content": "write a.txt"}]
+    first = client.chat(model="gemini-x", messages=messages, tools=CHAT_TOOLS)
+    (call,) = first.message.tool_calls
+    assert call.function.name == "Write" and call.function.arguments["content"] == "hi"
+    messages += [first.message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_name": "Write", "content": "written"}]  # fmt: skip
+    upstream.reply(Reply(json=g.response([{"text": "Done."}])))
+    second = client.chat(model="gemini-x", messages=messages, tools=CHAT_TOOLS)
+    assert second.message.content == "Done."
+    parts = upstream.requests[1].body["contents"][1]["parts"]
+    assert parts[0]["thoughtSignature"] == "T0xM"
+    assert [p["functionCall"]["name"] for p in parts if "functionCall" in p] == ["Write"]

@@ -171,3 +171,36 @@ def test_openai_client_gets_context_length_exceeded(start_relay, upstream):
             {"role": "user", "content": "lorem ipsum dolor sit amet " * 1000}])  # fmt: skip
     assert info.value.body["code"] == "context_length_exceeded"
     assert upstream.requests == []
+
+
+# --- an Ollama client (the ollama SDK) --------------------------------------------------------
+
+
+def test_ollama_client_to_an_ollama_backend_keeps_its_options(relay, upstream):
+    import ollama
+
+    client = ollama.Client(host=relay.url)
+    upstream.reply(o.ndjson([o.line(content="Hi"), o.done(prompt=9, out=1)]))
+    parts = list(client.chat(model="qwen3:8b", messages=[{"role": "user", "content": "hi"}],
+                             stream=True, keep_alive="1m",
+                             options={"repeat_penalty": 1.05, "num_ctx": 16384,
+                                      "temperature": 0.1}))  # fmt: skip
+    assert "".join(p.message.content for p in parts) == "Hi" and parts[-1].done
+    body = upstream.requests[0].body
+    assert body["keep_alive"] == "1m"
+    options = body["options"]
+    assert options["repeat_penalty"] == 1.05 and options["temperature"] == 0.1
+    assert options["num_ctx"] == 16384, "the client's own context size wins when the prompt fits"
+    shown = client.show("qwen3:8b")
+    assert shown.modelinfo and 40_960 in shown.modelinfo.values(), "context from the profile"
+
+
+def test_ollama_client_num_ctx_too_small_is_refused(relay, upstream):
+    import ollama
+
+    client = ollama.Client(host=relay.url)
+    with pytest.raises(ollama.ResponseError) as info:
+        client.chat(model="qwen3:8b", options={"num_ctx": 2048},
+                    messages=[{"role": "user", "content": "lorem ipsum dolor " * 2000}])  # fmt: skip
+    assert info.value.status_code == 400 and "prompt is too long" in info.value.error
+    assert upstream.requests == []
