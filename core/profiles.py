@@ -104,7 +104,8 @@ _GEMINI_OLD: dict[str, Any] = dict(context_window=1_048_576, max_output=8_192, v
                                    tools=True, thinking="none", json_schema_tools=False)  # fmt: skip
 _OPENAI: dict[str, Any] = dict(vision=True, tools=True, stream_usage=True)
 
-# Sources, checked November 2026:
+# Sources (the Gemini rows were re-checked against Google's model pages in November 2026; the
+# others are the vendors' documented figures and deserve a re-check when a vendor changes them):
 #   Anthropic  docs.anthropic.com "Models overview" (context window, max output)
 #   OpenAI     platform.openai.com/docs/models/<model> (context window, max output tokens)
 #   Google     ai.google.dev/gemini-api/docs/models, .../thinking (budget ranges, levels)
