@@ -30,6 +30,7 @@ from ccrelay.core.jsonutil import JSONDecodeError, JSONEncodeError, dumps, loads
 from ccrelay.core.limits import KeyLimits
 from ccrelay.core.metrics import CONTENT_TYPE as METRICS_TYPE
 from ccrelay.core.metrics import Metrics
+from ccrelay.core.profiles import catalog_fields, profile_for
 from ccrelay.core.pump import END, KEEPALIVE, StreamItem
 from ccrelay.core.relay import Relay, Who, new_request_id
 from ccrelay.core.reload import ConfigStore
@@ -250,11 +251,17 @@ class _Edge:
             pcfg = settings.providers[name]
             for model in (*((pcfg.model,) if pcfg.model else ()), *pcfg.models):
                 if model not in seen:
-                    seen[model] = ModelEntry(model, name, created=created)
+                    fields = catalog_fields(profile_for(pcfg, model))
+                    seen[model] = ModelEntry(model, name, created=created, **fields)
         # Names a `models` rule answers literally (not globs) are models clients may ask for.
         for rule in settings.routing.models:
             if rule.match not in seen and not any(c in rule.match for c in "*?["):
-                seen[rule.match] = ModelEntry(rule.match, rule.targets[0].provider, created=created)
+                target = rule.targets[0]
+                pcfg = settings.providers[target.provider]
+                fields = catalog_fields(profile_for(pcfg, target.model or pcfg.model or rule.match))
+                seen[rule.match] = ModelEntry(
+                    rule.match, target.provider, created=created, **fields
+                )
         return list(seen.values())
 
     def health(self, settings: Settings) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
 from ccrelay.core.options import show as _show
 from ccrelay.core.presets import Preset, with_preset
+from ccrelay.core.profiles import parse_override
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
 from ccrelay.core.routes import CORE_ROUTES
@@ -69,6 +70,10 @@ class ProviderConfig:
     problem: str = ""
     #: environment variables the section uses that are not set: (variable, config key)
     missing_env: tuple[tuple[str, str], ...] = ()
+    #: ``profile``: model-profile fields overriding the shipped table for every model
+    profile: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``profiles``: ``(glob, fields)`` per model, in config order (first match wins)
+    profiles: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -139,7 +144,7 @@ _TOP_KEYS = {
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
-    "headers", "options", "tool_mode", "preset",
+    "headers", "options", "tool_mode", "preset", "profile", "profiles",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -439,12 +444,6 @@ def _provider(
         key_list = [sub(_str(raw_keys, f"{where}.api_key"), "api_key")]
     api_keys = tuple(k for k in key_list if k)
     api_key = api_keys[0] if api_keys else ""
-    if "api_key" not in section:
-        var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
-        problems.append(
-            f"{where}.api_key: missing; add api_key: ${{{var}}} (or the key itself) to "
-            f"{where} in {config.path}"
-        )
 
     ptype = section.get("type")
     if ptype is None:
@@ -462,6 +461,12 @@ def _provider(
             f"{where}.type: no provider strategy named {ptype!r} "
             f"(loaded: {', '.join(sorted(types))})"
         )
+    if "api_key" not in section and (ptype not in types or types[ptype].needs_key):
+        var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
+        problems.append(
+            f"{where}.api_key: missing; add api_key: ${{{var}}} (or the key itself) to "
+            f"{where} in {config.path}"
+        )
 
     model = section.get("model")
     models = tuple(
@@ -472,6 +477,7 @@ def _provider(
     if ptype in types:
         _no_unknown(options, set(types[ptype].option_keys), f"{where}.options")
         _check_values(types[ptype], options, f"{where}.options")
+    profile, profiles = _profiles(section, where)
     return ProviderConfig(
         name=name,
         type=ptype,
@@ -492,6 +498,8 @@ def _provider(
         tool_mode=_tool_mode(section.get("tool_mode", "native"), f"{where}.tool_mode"),
         problem="; ".join(problems),
         missing_env=tuple(missing),
+        profile=MappingProxyType(profile),
+        profiles=profiles,
     )
 
 
@@ -525,6 +533,22 @@ def _check_values(owner: Any, options: Mapping[str, Any], where: str) -> None:
         ) from None
     if problems:
         raise ConfigError(f"{where}.{problems[0]}")
+
+
+def _profiles(
+    section: Mapping[str, Any], where: str
+) -> tuple[dict[str, Any], tuple[tuple[str, Mapping[str, Any]], ...]]:
+    """``profile`` and ``profiles`` of a provider section, checked (``core/profiles.py``)."""
+    try:
+        profile = parse_override(section.get("profile") or {}, f"{where}.profile")
+        per_model = _mapping(section.get("profiles") or {}, f"{where}.profiles")
+        profiles = tuple(
+            (str(glob).lower(), MappingProxyType(parse_override(v, f"{where}.profiles.{glob}")))
+            for glob, v in per_model.items()
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return profile, profiles
 
 
 def _infer_type(name: str, base_url: str, types: Mapping[str, type[Provider]]) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
 
 from ccrelay.core.errors import RelayError, context_length_error, kind_for_status
+from ccrelay.core.profiles import ModelProfile, profile_for
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class UpstreamRequest:
     query: Mapping[str, str] = field(default_factory=dict)
 
 
+_LOOKUP = ModelProfile()  # "look the profile up": the default of RequestContext.profile
+
+
 @dataclass(frozen=True)
 class RequestContext:
     """Per-request facts a strategy may need, fixed before the first attempt.
@@ -63,6 +67,8 @@ class RequestContext:
     :param client_protocol: the client's dialect (``anthropic``, ``openai_chat`` ...).
     :param side: what that client sent that the canonical form cannot hold; only for a
         strategy of the same protocol (read it through ``side_for``).
+    :param profile: what the model can do (``core/profiles.py``); looked up from the
+        provider's config and ``model`` when not given.
     """
 
     provider: ProviderConfig
@@ -73,6 +79,11 @@ class RequestContext:
     state: dict[str, Any] = field(default_factory=dict)
     client_protocol: str = "anthropic"
     side: Mapping[str, Any] = field(default_factory=dict)
+    profile: ModelProfile = field(default=_LOOKUP)
+
+    def __post_init__(self) -> None:
+        if self.profile is _LOOKUP:
+            object.__setattr__(self, "profile", profile_for(self.provider, self.model))
 
     def side_for(self, protocol: str) -> Mapping[str, Any]:
         """The client's side fields when it speaks ``protocol``, else nothing: fields of one
@@ -102,6 +113,8 @@ class Provider(abc.ABC):
     supports_tools: ClassVar[bool] = True
     supports_vision: ClassVar[bool] = True
     supports_thinking: ClassVar[bool] = True
+    #: whether ``providers.<x>.api_key`` is required (a local Ollama takes no key)
+    needs_key: ClassVar[bool] = True
     #: provider-specific config keys this strategy reads from ``providers.<name>.options``
     option_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -136,8 +149,13 @@ class Provider(abc.ABC):
         self, req: CanonicalRequest, ctx: RequestContext
     ) -> UpstreamRequest | None:
         """The upstream's own token-count request, or None when it has no such endpoint
-        (then core estimates locally). The answer must be ``{"input_tokens": n}``."""
+        (then core estimates locally); ``count_tokens_answer`` reads the answer."""
         return None
+
+    def count_tokens_answer(self, body: Any) -> int | None:
+        """The token count in the answer to ``count_tokens_request`` (None: unreadable)."""
+        count = body.get("input_tokens") if isinstance(body, dict) else None
+        return count if isinstance(count, int) else None
 
     def auth_headers(self, provider: ProviderConfig) -> dict[str, str]:
         """Headers that carry the provider's key upstream (Bearer by default; a strategy

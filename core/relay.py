@@ -29,6 +29,7 @@ from ccrelay.core.framing import parse_stream
 from ccrelay.core.groups import Group
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.plugins import Registry
+from ccrelay.core.profiles import fit_request
 from ccrelay.core.provider import Provider, RequestContext
 from ccrelay.core.pump import StreamItem, pump
 from ccrelay.core.resilience import Resilience
@@ -270,8 +271,8 @@ class Relay:
                 resp = self.upstream.send(pcfg, strategy, upreq, settings.max_response_bytes)
                 try:
                     if resp.status == 200:
-                        count = loads(resp.read()).get("input_tokens")
-                        if isinstance(count, int):
+                        count = strategy.count_tokens_answer(loads(resp.read()))
+                        if count is not None:
                             return count
                     log.warning("provider %s: count_tokens answered %s; estimating locally",
                                 name, resp.status)  # fmt: skip
@@ -287,7 +288,7 @@ class Relay:
     def _open(
         self, strategy: Provider, ctx: RequestContext, call: ClientCall, acct: Accounting
     ) -> UpstreamResponse:
-        upreq = strategy.convert_request(compat.request(call, ctx), ctx)
+        upreq = strategy.convert_request(fit_request(compat.request(call, ctx), ctx), ctx)
         if acct.record is not None:
             acct.record.attempt(ctx.provider.name, ctx.model, upreq.body)
         acct.ttfb = None

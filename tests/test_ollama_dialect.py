@@ -477,7 +477,9 @@ def test_list_show_ps_and_version(catalog_relay):
         "format", "family", "families", "parameter_size", "quantization_level"}  # fmt: skip
     for name in ("gpt-4o", "gpt-4o:latest"):
         shown = client.show(name)
-        assert shown.capabilities == ["completion", "tools", "vision", "thinking"]
+        # gpt-4o's model profile (core/profiles.py) says it takes tools and images but
+        # cannot think, so thinking is not offered
+        assert shown.capabilities == ["completion", "tools", "vision"]
         assert shown.modelinfo["general.architecture"] == "gpt"
         assert ".Suffix" not in shown.template  # no fill-in-the-middle on offer
     assert client.show("qwen3:8b").details.family == "qwen"

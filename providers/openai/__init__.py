@@ -25,12 +25,13 @@ class OpenAIProvider(Provider):
     """Converts canonical (Anthropic Messages) requests to ``POST {base_url}/chat/completions``.
 
     Field-by-field decisions are tabled in ``convert_request.py`` (request) and
-    ``convert_response.py`` (answer); streaming rules in ``stream.py``. A small per-model
-    table in ``capabilities.py`` supplies output caps and parameter rules; these
-    ``providers.<name>.options`` override it or tune vendor quirks:
+    ``convert_response.py`` (answer); streaming rules in ``stream.py``. Output caps come from
+    the model profile (``RequestContext.profile``, ``core/profiles.py``), parameter rules from
+    a small per-model table in ``capabilities.py``; these ``providers.<name>.options``
+    override them or tune vendor quirks:
 
     - ``max_output_tokens`` (int): the upstream model's output cap; ``max_tokens`` is
-      clamped to it (the table's value for known models, else no clamp).
+      clamped to it (the profile's ``max_output`` for known models, else no clamp).
     - ``max_completion_tokens`` (bool): send ``max_completion_tokens`` instead of
       ``max_tokens`` (table: on for o-series and gpt-5).
     - ``fixed_temperature`` (bool): the model only accepts the default sampling, so drop
@@ -66,8 +67,10 @@ class OpenAIProvider(Provider):
         return check_options(options)
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
-        opts = resolve(ctx.model, ctx.provider.options)
+        opts = resolve(ctx.model, ctx.provider.options, ctx.profile.max_output)
         body = build_body(req, ctx.model, opts, ctx.provider.name, ctx.side_for(self.protocol))
+        if ctx.profile.stream_usage is False:  # the profile says the server rejects it
+            body.pop("stream_options", None)
         # Tool names OpenAI would reject were renamed; answers name them the client's way.
         ctx.state["tool_names"] = renames(t.get("name", "") for t in req.get("tools") or ())
         return UpstreamRequest(

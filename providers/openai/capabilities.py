@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ccrelay.core.options import check_option
@@ -22,7 +22,9 @@ _ALL_EFFORTS = ("minimal", "low", "medium", "high")
 class ModelCaps:
     """What one upstream model accepts.
 
-    :param max_output: largest ``max_tokens`` the model takes (None: no clamp).
+    :param max_output: largest ``max_tokens`` the model takes (None: no clamp); the model
+        profile's ``max_output`` (``core/profiles.py``) unless option ``max_output_tokens``
+        says otherwise, so output limits live in one table.
     :param completion_tokens_param: send ``max_completion_tokens`` instead of ``max_tokens``.
     :param fixed_sampling: the model only takes the default temperature/top_p, so drop them.
     :param efforts: ``reasoning_effort`` values it accepts (empty: do not send one).
@@ -39,7 +41,6 @@ class ModelCaps:
 
 
 _OPENAI_REASONING = ModelCaps(
-    max_output=100_000,
     completion_tokens_param=True,
     fixed_sampling=True,
     efforts=("low", "medium", "high"),
@@ -52,24 +53,15 @@ _OPENAI_REASONING = ModelCaps(
 _TABLE: tuple[tuple[re.Pattern[str], ModelCaps], ...] = tuple(
     (re.compile(p), c)
     for p, c in (
-        (r"^gpt-5[\w.-]*-chat", ModelCaps(max_output=16_384, completion_tokens_param=True,
-                                          reasoning_replay=False)),
-        (r"^gpt-5", ModelCaps(max_output=128_000, completion_tokens_param=True,
-                              fixed_sampling=True, efforts=_ALL_EFFORTS, stop=False,
-                              reasoning_replay=False)),
-        (r"^o1-mini", ModelCaps(max_output=65_536, completion_tokens_param=True,
-                                fixed_sampling=True, stop=False, reasoning_replay=False)),
+        (r"^gpt-5[\w.-]*-chat", ModelCaps(completion_tokens_param=True, reasoning_replay=False)),
+        (r"^gpt-5", ModelCaps(completion_tokens_param=True, fixed_sampling=True,
+                              efforts=_ALL_EFFORTS, stop=False, reasoning_replay=False)),
+        (r"^o1-mini", ModelCaps(completion_tokens_param=True, fixed_sampling=True, stop=False,
+                                reasoning_replay=False)),
         (r"^o[1-9]", _OPENAI_REASONING),
-        (r"^gpt-oss", ModelCaps(max_output=32_768, efforts=("low", "medium", "high"))),
-        (r"^gpt-4\.1", ModelCaps(max_output=32_768, reasoning_replay=False)),
-        (r"^(gpt-4o|chatgpt-4o)", ModelCaps(max_output=16_384, reasoning_replay=False)),
-        (r"^gpt-4-turbo|^gpt-4-\d{4}-preview", ModelCaps(max_output=4_096, reasoning_replay=False)),
-        (r"^gpt-4(-\d{4})?$", ModelCaps(max_output=8_192, reasoning_replay=False)),
-        (r"^gpt-3\.5", ModelCaps(max_output=4_096, reasoning_replay=False)),
-        (r"^deepseek-chat$", ModelCaps(max_output=8_192)),
-        (r"^deepseek-reasoner$", ModelCaps(max_output=65_536)),
-        (r"^grok-3-mini", ModelCaps(max_output=131_072, efforts=("low", "high"))),
-        (r"^qwen-(max|turbo)", ModelCaps(max_output=8_192)),
+        (r"^gpt-oss", ModelCaps(efforts=("low", "medium", "high"))),
+        (r"^(gpt-4|chatgpt-4o|gpt-3\.5)", ModelCaps(reasoning_replay=False)),
+        (r"^grok-3-mini", ModelCaps(efforts=("low", "high"))),
     )
 )  # fmt: skip
 
@@ -125,10 +117,15 @@ def check_options(options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def resolve(model: str, options: Mapping[str, Any]) -> Options:
+def resolve(model: str, options: Mapping[str, Any], max_output: int | None = None) -> Options:
     """Merge the capability row of ``model`` with the provider's ``options`` (whose values
-    ``check_options`` accepted when the config loaded)."""
+    ``check_options`` accepted when the config loaded).
+
+    :param max_output: the model profile's output limit (``RequestContext.profile``).
+    """
     caps = lookup(model)
+    if max_output is not None:
+        caps = replace(caps, max_output=max_output)
     if not options:
         return Options(caps=caps, send_reasoning=caps.reasoning_replay)
     efforts = caps.efforts

@@ -61,7 +61,7 @@ class ResponsesProvider(Provider):
         return check(options)
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
-        opts = resolve(ctx.model, ctx.provider.options)
+        opts = resolve(ctx.model, ctx.provider.options, ctx.profile.max_output)
         source = ctx.state["source"] = source_for(ctx.provider)
         body = build_body(req, ctx.model, opts, source)
         side = ctx.side_for(self.protocol)

@@ -76,9 +76,13 @@ def check(options: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def resolve(model: str, options: Mapping[str, Any]) -> Options:
+def resolve(model: str, options: Mapping[str, Any], max_output: int | None = None) -> Options:
     """The options for ``model``: its table row, then the provider's ``options`` (already
-    checked by ``check`` when the config loaded)."""
+    checked by ``check`` when the config loaded).
+
+    :param max_output: the model profile's output limit (``RequestContext.profile``), where
+        output caps live (``core/profiles.py``).
+    """
     caps = lookup(model)
     efforts = caps.efforts
     fixed = caps.fixed_sampling
@@ -88,7 +92,7 @@ def resolve(model: str, options: Mapping[str, Any]) -> Options:
         efforts = (efforts or COMMON_EFFORTS) if options["reasoning"] else ()
     summary = options.get("reasoning_summary", "auto")
     return Options(
-        max_output=options.get("max_output_tokens", caps.max_output),
+        max_output=options.get("max_output_tokens", max_output or caps.max_output),
         efforts=efforts,
         summary=None if summary == "none" else summary,
         fixed_sampling=options.get("fixed_temperature", fixed),

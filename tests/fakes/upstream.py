@@ -27,6 +27,8 @@ class Reply:
     :param path: only answer requests whose path ends with this (others fall through).
     :param hold: an SSE reply sends its first ``hold_after`` events, then waits (up to 60 s)
         for this event to be set before the rest: a stream a test can keep running.
+    :param content_type: the answer's content type (default: ``text/event-stream`` for
+        ``sse``, ``application/json`` otherwise); NDJSON and JSON-array streams set theirs.
     """
 
     status: int = 200
@@ -40,6 +42,7 @@ class Reply:
     event_names: bool = False
     hold: threading.Event | None = None
     hold_after: int = 0
+    content_type: str | None = None
 
 
 @dataclass
@@ -108,7 +111,7 @@ class FakeUpstream:
                 if reply.sse is None:
                     data = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
                     self.send_response(reply.status)
-                    self.send_header("content-type", "application/json")
+                    self.send_header("content-type", reply.content_type or "application/json")
                     self.send_header("content-length", str(len(data)))
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
@@ -116,7 +119,7 @@ class FakeUpstream:
                     self.wfile.write(data)
                     return
                 self.send_response(reply.status)
-                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-type", reply.content_type or "text/event-stream")
                 self.send_header("transfer-encoding", "chunked")
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
