@@ -27,6 +27,7 @@ from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
 from ccrelay.core.options import show as _show
 from ccrelay.core.presets import Preset, with_preset
+from ccrelay.core.oauth.spec import AUTH_MODES, OAuthConfigError, OAuthSpec, parse_oauth
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
 from ccrelay.core.routes import CORE_ROUTES
@@ -65,6 +66,10 @@ class ProviderConfig:
     #: ``compat``: tools go to this provider as prompt text, calls come back parsed from
     #: its text (core/compat/); ``native``: the strategy converts tools as they are
     tool_mode: str = "native"
+    #: ``api_key``, or ``oauth``: a subscription login's token (``ccrelay login <name>``,
+    #: core/oauth/) is put in ``api_key`` per attempt; ``oauth`` says where to log in
+    auth: str = "api_key"
+    oauth: OAuthSpec | None = None
     #: why the provider cannot serve ("" when it can), with the fix, e.g. an unset key
     problem: str = ""
     #: environment variables the section uses that are not set: (variable, config key)
@@ -139,7 +144,7 @@ _TOP_KEYS = {
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
-    "headers", "options", "tool_mode", "preset",
+    "headers", "options", "tool_mode", "preset", "auth", "oauth",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -439,7 +444,10 @@ def _provider(
         key_list = [sub(_str(raw_keys, f"{where}.api_key"), "api_key")]
     api_keys = tuple(k for k in key_list if k)
     api_key = api_keys[0] if api_keys else ""
-    if "api_key" not in section:
+    auth = section.get("auth", "api_key")
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"{where}.auth: expected api_key or oauth, got {_show(auth)}")
+    if "api_key" not in section and auth != "oauth":
         var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
         problems.append(
             f"{where}.api_key: missing; add api_key: ${{{var}}} (or the key itself) to "
@@ -472,6 +480,7 @@ def _provider(
     if ptype in types:
         _no_unknown(options, set(types[ptype].option_keys), f"{where}.options")
         _check_values(types[ptype], options, f"{where}.options")
+    oauth = _oauth(name, section, auth, ptype)
     return ProviderConfig(
         name=name,
         type=ptype,
@@ -490,9 +499,29 @@ def _provider(
         ),
         options=MappingProxyType(dict(options)),
         tool_mode=_tool_mode(section.get("tool_mode", "native"), f"{where}.tool_mode"),
+        auth=auth,
+        oauth=oauth,
         problem="; ".join(problems),
         missing_env=tuple(missing),
     )
+
+
+def _oauth(name: str, section: Mapping[str, Any], auth: str, ptype: str) -> OAuthSpec | None:
+    """The login spec of an ``auth: oauth`` provider (core/oauth/spec.py)."""
+    where = f"providers.{name}"
+    if auth != "oauth":
+        if "oauth" in section:
+            raise ConfigError(f"{where}.oauth: only used with auth: oauth")
+        return None
+    if "api_key" in section:
+        raise ConfigError(
+            f"{where}.api_key: not used with auth: oauth (the token comes from "
+            f"`ccrelay login {name}`); remove one of them"
+        )
+    try:
+        return parse_oauth(section.get("oauth"), f"{where}.oauth", ptype)
+    except OAuthConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _expand(text: str, env: Mapping[str, str], where: str) -> str:
