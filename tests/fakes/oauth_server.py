@@ -18,13 +18,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 CLIENT_ID = "ccrelay-test-client"
 
@@ -56,11 +63,15 @@ class FakeAuthServer:
         self.refuse = False
         #: seconds a refresh takes (lets concurrent requests pile up behind it)
         self.refresh_delay = 0.0
+        #: when set, a refresh waits for this event before answering
+        self.refresh_gate: threading.Event | None = None
         #: token requests must be "json" or "form" (None: either)
         self.body_format: str | None = None
         self.calls: list[TokenCall] = []
         self.reused = 0
         self.current_access: str | None = None
+        #: every token issued (tests check none of them leaks into a log or an answer)
+        self.issued: list[str] = []
         self.current_refresh: str | None = None
         self._codes: dict[str, _Code] = {}
         self._used_refresh: set[str] = set()
@@ -186,6 +197,8 @@ class FakeAuthServer:
         if grant == "refresh_token":
             if self.refresh_delay:
                 time.sleep(self.refresh_delay)
+            if self.refresh_gate is not None:
+                self.refresh_gate.wait(30)
             token = str(f.get("refresh_token", ""))
             with self._lock:
                 if token in self._used_refresh:
@@ -205,6 +218,7 @@ class FakeAuthServer:
             n = self._serial
             self.current_access = f"fake-access-{n}-{secrets.token_hex(8)}"
             self.current_refresh = f"fake-refresh-{n}-{secrets.token_hex(8)}"
+            self.issued += [self.current_access, self.current_refresh]
             return {
                 "token_type": "Bearer",
                 "access_token": self.current_access,
@@ -216,6 +230,107 @@ class FakeAuthServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- playing the user and the upstream ----------------------------------------------------
+
+
+@dataclass
+class LoginRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    url: str
+
+
+def run_login(
+    auth: FakeAuthServer,
+    auth_file: Path,
+    *args: str,
+    paste: Callable[[str], str] = lambda shown: shown,
+    command: str = "login",
+) -> LoginRun:
+    """``ccrelay login`` through its real entry point: read the URL it prints, open it as the
+    user's browser would, and paste (``paste`` turns the page's ``code#state`` into what is
+    typed) on its stdin."""
+    proc = subprocess.Popen(
+        [*LOGIN_COMMAND, command, *args, "--auth-file", str(auth_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=cli_env(auth_file),
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdin is not None
+    url = ""
+    head = []
+    try:
+        for line in proc.stdout:
+            head.append(line)
+            if line.strip().startswith("http"):
+                url = line.strip()
+                break
+        if url:
+            shown = requests.get(url, timeout=10).text
+            proc.stdin.write(paste(shown) + "\n")
+            proc.stdin.flush()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return LoginRun(proc.returncode, "".join(head) + out, err, url)
+
+
+#: how the tests run the login commands (``ccrelay`` once they are mounted there)
+LOGIN_COMMAND = [sys.executable, "-m", "ccrelay.core.oauth"]
+
+
+def run_cli(auth_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``logout`` / ``status`` (or ``login`` with nothing pasted) through the entry point."""
+    return subprocess.run(
+        [*LOGIN_COMMAND, *args, "--auth-file", str(auth_file)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env=cli_env(auth_file),
+    )  # fmt: skip
+
+
+def cli_env(auth_file: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCRELAY_")}
+    env["HOME"] = str(auth_file.parent)  # never the real ~/.config
+    return env
+
+
+def answer_with_subscription(upstream: Any, auth: FakeAuthServer, text: str = "Hi there") -> None:
+    """Make ``upstream`` an Anthropic endpoint that accepts only the current access token."""
+    from tests.fakes.upstream import Reply
+
+    def respond(rec: Any) -> Any:
+        if rec.headers.get("authorization") != f"Bearer {auth.current_access}":
+            error = {"type": "authentication_error", "message": "OAuth token is not valid"}
+            return Reply(401, json={"type": "error", "error": error})
+        usage = {"input_tokens": 12, "output_tokens": 3}
+        message = {
+            "id": "msg_sub", "type": "message", "role": "assistant", "model": "claude-up",
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "stop_sequence": None, "usage": usage,
+        }  # fmt: skip
+        if not (isinstance(rec.body, dict) and rec.body.get("stream")):
+            return Reply(json=message)
+        start = {**message, "content": [], "stop_reason": None}
+        return Reply(
+            event_names=True,
+            sse=[
+                {"type": "message_start", "message": start},
+                {"type": "content_block_start", "index": 0,
+                 "content_block": {"type": "text", "text": ""}},
+                {"type": "content_block_delta", "index": 0,
+                 "delta": {"type": "text_delta", "text": text}},
+                {"type": "content_block_stop", "index": 0},
+                {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                 "usage": {"output_tokens": 3}},
+                {"type": "message_stop"},
+            ],
+        )  # fmt: skip
+
+    upstream.responder = respond
 
 
 def _s256(verifier: str) -> str:
