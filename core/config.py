@@ -25,9 +25,9 @@ import yaml
 from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
 from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
+from ccrelay.core.oauth.spec import AUTH_MODES, OAuthConfigError, OAuthSpec, parse_oauth
 from ccrelay.core.options import show as _show
 from ccrelay.core.presets import Preset, with_preset
-from ccrelay.core.oauth.spec import AUTH_MODES, OAuthConfigError, OAuthSpec, parse_oauth
 from ccrelay.core.provider import Provider
 from ccrelay.core.resilience import ResilienceSettings
 from ccrelay.core.routes import CORE_ROUTES
@@ -400,13 +400,14 @@ def _provider(
     presets: Mapping[str, Preset],
 ) -> ProviderConfig:
     where = f"providers.{name}"
-    section = _mapping(section, where)
+    section = own = _mapping(section, where)
     if "preset" in section:  # the vendor's defaults under the section's own keys
         try:
             section = with_preset(section, presets, where, types)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     _no_unknown(section, _PROVIDER_KEYS, where)
+    auth, section = _auth(name, section, own)
     env = config.env
     problems: list[str] = []
     missing: list[tuple[str, str]] = []
@@ -444,9 +445,6 @@ def _provider(
         key_list = [sub(_str(raw_keys, f"{where}.api_key"), "api_key")]
     api_keys = tuple(k for k in key_list if k)
     api_key = api_keys[0] if api_keys else ""
-    auth = section.get("auth", "api_key")
-    if auth not in AUTH_MODES:
-        raise ConfigError(f"{where}.auth: expected api_key or oauth, got {_show(auth)}")
     if "api_key" not in section and auth != "oauth":
         var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
         problems.append(
@@ -506,6 +504,23 @@ def _provider(
     )
 
 
+def _auth(name: str, section: dict[str, Any], own: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``auth`` (``api_key`` or ``oauth``), and the section without a vendor preset's
+    ``api_key`` when a login's token replaces it (``own``: the section as written)."""
+    where = f"providers.{name}"
+    auth = section.get("auth", "api_key")
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"{where}.auth: expected api_key or oauth, got {_show(auth)}")
+    if auth == "oauth":
+        if "api_key" in own:
+            raise ConfigError(
+                f"{where}.api_key: not used with auth: oauth (the token comes from "
+                f"`ccrelay login {name}`); remove one of them"
+            )
+        section = {k: v for k, v in section.items() if k != "api_key"}
+    return str(auth), section
+
+
 def _oauth(name: str, section: Mapping[str, Any], auth: str, ptype: str) -> OAuthSpec | None:
     """The login spec of an ``auth: oauth`` provider (core/oauth/spec.py)."""
     where = f"providers.{name}"
@@ -513,11 +528,6 @@ def _oauth(name: str, section: Mapping[str, Any], auth: str, ptype: str) -> OAut
         if "oauth" in section:
             raise ConfigError(f"{where}.oauth: only used with auth: oauth")
         return None
-    if "api_key" in section:
-        raise ConfigError(
-            f"{where}.api_key: not used with auth: oauth (the token comes from "
-            f"`ccrelay login {name}`); remove one of them"
-        )
     try:
         return parse_oauth(section.get("oauth"), f"{where}.oauth", ptype)
     except OAuthConfigError as exc:

@@ -517,3 +517,16 @@ def test_process_env_is_not_read_at_import():
     tokens = TokenManager()
     assert tokens._store is None
     os.environ.get("CCRELAY_AUTH_FILE")  # nothing else to check: constructing did no I/O
+
+
+def test_the_anthropic_vendor_preset_with_auth_oauth_needs_no_key(tmp_path):
+    from ccrelay.core.presets import Preset
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"providers": {"claude": {"preset": "anthropic",
+                                                             "auth": "oauth"}}}))  # fmt: skip
+    preset = Preset("anthropic", "anthropic", "https://api.anthropic.com", "${ANTHROPIC_API_KEY}")
+    s = load_settings(path, strategies=lambda: {"anthropic": AnthropicProvider}, environ={},
+                      presets=lambda: {"anthropic": preset})  # fmt: skip
+    p = s.providers["claude"]
+    assert p.configured and p.auth == "oauth" and p.oauth == CLAUDE and p.api_keys == ()

@@ -331,6 +331,9 @@ def answer_with_subscription(upstream: Any, auth: FakeAuthServer, text: str = "H
         )  # fmt: skip
 
     upstream.responder = respond
+    # socketserver listens with a backlog of 5; twenty requests let go at once by a finished
+    # refresh open twenty connections together, and an overflowing backlog resets some.
+    upstream.server.socket.listen(128)
 
 
 def _s256(verifier: str) -> str:
