@@ -273,6 +273,9 @@ class _Edge:
                 "configured": pcfg.configured and registry.get(pcfg.type) is not None,
                 "model": pcfg.model,
             }
+            if pcfg.auth == "oauth":  # a subscription login: logged in, expiry, scopes
+                entry["oauth"] = self.relay.oauth.describe(pcfg)
+                entry["configured"] = entry["configured"] and entry["oauth"]["logged_in"]
             if pcfg.problem:
                 entry["problem"] = pcfg.problem
             elif registry.get(pcfg.type) is None:

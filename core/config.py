@@ -25,6 +25,7 @@ import yaml
 from ccrelay.core.access import AccessError, AccessKey, parse_access_keys
 from ccrelay.core.dotenv import dotenv_paths, load_dotenv
 from ccrelay.core.groups import Group, GroupError, parse_groups
+from ccrelay.core.oauth.spec import AUTH_MODES, OAuthConfigError, OAuthSpec, parse_oauth
 from ccrelay.core.options import show as _show
 from ccrelay.core.presets import Preset, with_preset
 from ccrelay.core.profiles import parse_override
@@ -66,6 +67,10 @@ class ProviderConfig:
     #: ``compat``: tools go to this provider as prompt text, calls come back parsed from
     #: its text (core/compat/); ``native``: the strategy converts tools as they are
     tool_mode: str = "native"
+    #: ``api_key``, or ``oauth``: a subscription login's token (``ccrelay login <name>``,
+    #: core/oauth/) is put in ``api_key`` per attempt; ``oauth`` says where to log in
+    auth: str = "api_key"
+    oauth: OAuthSpec | None = None
     #: why the provider cannot serve ("" when it can), with the fix, e.g. an unset key
     problem: str = ""
     #: environment variables the section uses that are not set: (variable, config key)
@@ -144,7 +149,7 @@ _TOP_KEYS = {
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
 _PROVIDER_KEYS = {
     "type", "base_url", "api_key", "model", "models", "timeout", "connect_timeout",
-    "headers", "options", "tool_mode", "preset", "profile", "profiles",
+    "headers", "options", "tool_mode", "preset", "profile", "profiles", "auth", "oauth",
 }  # fmt: skip
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
@@ -400,13 +405,14 @@ def _provider(
     presets: Mapping[str, Preset],
 ) -> ProviderConfig:
     where = f"providers.{name}"
-    section = _mapping(section, where)
+    section = own = _mapping(section, where)
     if "preset" in section:  # the vendor's defaults under the section's own keys
         try:
             section = with_preset(section, presets, where, types)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
     _no_unknown(section, _PROVIDER_KEYS, where)
+    auth, section = _auth(name, section, own)
     env = config.env
     problems: list[str] = []
     missing: list[tuple[str, str]] = []
@@ -461,7 +467,8 @@ def _provider(
             f"{where}.type: no provider strategy named {ptype!r} "
             f"(loaded: {', '.join(sorted(types))})"
         )
-    if "api_key" not in section and (ptype not in types or types[ptype].needs_key):
+    needs_key = ptype not in types or types[ptype].needs_key
+    if "api_key" not in section and auth != "oauth" and needs_key:
         var = re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") + "_API_KEY"
         problems.append(
             f"{where}.api_key: missing; add api_key: ${{{var}}} (or the key itself) to "
@@ -478,6 +485,7 @@ def _provider(
         _no_unknown(options, set(types[ptype].option_keys), f"{where}.options")
         _check_values(types[ptype], options, f"{where}.options")
     profile, profiles = _profiles(section, where)
+    oauth = _oauth(name, section, auth, ptype)
     return ProviderConfig(
         name=name,
         type=ptype,
@@ -496,11 +504,43 @@ def _provider(
         ),
         options=MappingProxyType(dict(options)),
         tool_mode=_tool_mode(section.get("tool_mode", "native"), f"{where}.tool_mode"),
+        auth=auth,
+        oauth=oauth,
         problem="; ".join(problems),
         missing_env=tuple(missing),
         profile=MappingProxyType(profile),
         profiles=profiles,
     )
+
+
+def _auth(name: str, section: dict[str, Any], own: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``auth`` (``api_key`` or ``oauth``), and the section without a vendor preset's
+    ``api_key`` when a login's token replaces it (``own``: the section as written)."""
+    where = f"providers.{name}"
+    auth = section.get("auth", "api_key")
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"{where}.auth: expected api_key or oauth, got {_show(auth)}")
+    if auth == "oauth":
+        if "api_key" in own:
+            raise ConfigError(
+                f"{where}.api_key: not used with auth: oauth (the token comes from "
+                f"`ccrelay login {name}`); remove one of them"
+            )
+        section = {k: v for k, v in section.items() if k != "api_key"}
+    return str(auth), section
+
+
+def _oauth(name: str, section: Mapping[str, Any], auth: str, ptype: str) -> OAuthSpec | None:
+    """The login spec of an ``auth: oauth`` provider (core/oauth/spec.py)."""
+    where = f"providers.{name}"
+    if auth != "oauth":
+        if "oauth" in section:
+            raise ConfigError(f"{where}.oauth: only used with auth: oauth")
+        return None
+    try:
+        return parse_oauth(section.get("oauth"), f"{where}.oauth", ptype)
+    except OAuthConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _expand(text: str, env: Mapping[str, str], where: str) -> str:

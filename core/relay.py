@@ -28,6 +28,7 @@ from ccrelay.core.errors import ErrorKind, RelayError, scrub
 from ccrelay.core.framing import parse_stream
 from ccrelay.core.groups import Group
 from ccrelay.core.jsonutil import JSONDecodeError, loads
+from ccrelay.core.oauth.manager import TokenManager, retry_after_401
 from ccrelay.core.plugins import Registry
 from ccrelay.core.profiles import fit_request
 from ccrelay.core.provider import Provider, RequestContext
@@ -71,8 +72,16 @@ def _plan(settings: Settings, group: Group | None, req: CanonicalRequest) -> Pla
 class Relay:
     """Runs client calls against the configured providers."""
 
-    def __init__(self, registry: Registry, upstream: Upstream, tokenlog: TokenLog) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        upstream: Upstream,
+        tokenlog: TokenLog,
+        oauth: TokenManager | None = None,
+    ) -> None:
         self.registry = registry
+        #: tokens of ``auth: oauth`` providers (core/oauth/)
+        self.oauth = oauth or TokenManager()
         self.upstream = upstream
         self.tokenlog = tokenlog
         self.resilience = Resilience()
@@ -171,7 +180,10 @@ class Relay:
                     acct.write("cancelled")
                     raise
                 except RelayError as err:
-                    next_key = self._judge(name, key, err, settings)
+                    if pcfg.auth == "oauth" and err.status == 401:  # refresh once, retry once
+                        err, next_key = retry_after_401(self.oauth, pcfg, key, keys, err)
+                    else:
+                        next_key = self._judge(name, key, err, settings)
                     if not err.retryable and not next_key:
                         acct.write("error", err)
                         raise
@@ -191,6 +203,8 @@ class Relay:
     def _keys(self, pcfg: ProviderConfig, settings: Settings) -> list[str]:
         """The provider's usable keys in round-robin order, or a retryable error saying when
         the first cooling key is back."""
+        if pcfg.auth == "oauth":
+            return [self.oauth.access_token(pcfg)]  # a subscription login's current token
         if not pcfg.api_keys:
             return [pcfg.api_key]  # keyless upstreams (local servers) still get one attempt
         keys, back = self.resilience.keys(pcfg.name, pcfg.api_keys, settings)
@@ -262,6 +276,11 @@ class Relay:
             strategy = self.registry.get(pcfg.type)
             if strategy is None or not pcfg.configured:
                 continue
+            if pcfg.auth == "oauth":
+                try:
+                    pcfg = replace(pcfg, api_key=self.oauth.access_token(pcfg))
+                except RelayError:
+                    continue
             model = target.model or pcfg.model or req["model"]
             ctx = RequestContext(pcfg, model, req["model"], call.forward_headers, request_id)
             upreq = strategy.count_tokens_request(compat.request(call, ctx), ctx)

@@ -18,6 +18,17 @@ What is changed on the way, and why:
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
 | ``thinking`` blocks signed by another backend (``ccrelay:<origin>:...``) | removed | removed |
 | ``role: "system"`` messages (Claude Code's mid-conversation system beta) | forwarded | merged into the nearest user turn as ``<system-reminder>`` text, unless ``options.system_messages: keep`` |
+| credentials, ``auth: oauth`` (a Claude subscription login) | ``Authorization: Bearer <token>``, Claude Code's ``user-agent`` | same |
+| ``anthropic-beta``, ``auth: oauth`` | ``oauth-2025-04-20`` first, then the client's (``strip_betas`` never removes it) | same |
+| ``system``, ``auth: oauth`` | Claude Code's identity line added as the first block, unless a block already starts with one; the client's blocks (``cache_control`` included) follow unchanged | same |
+| query, ``auth: oauth`` | ``?beta=true``, as Claude Code's SDK sends it | same |
+
+A subscription token is accepted only on requests shaped like Claude Code's. What they carry
+was learned from public clients (not copied): the @anthropic-ai/claude-code npm package 2.1.197
+(its bundled CLI: the ``oauth-2025-04-20`` flag, "OAuth tokens go on Authorization: Bearer,
+not x-api-key", its three identity lines and its user agent) and
+github.com/anomalyco/opencode-anthropic-auth ``index.mjs`` (the beta flags it merges, the
+identity line it puts first in ``system``, ``?beta=true``, the ``claude-cli`` user agent).
 
 Options (``providers.<name>.options``):
   ``strip_fields``: top-level request fields the vendor rejects (e.g. ``[context_management]``).
@@ -31,6 +42,10 @@ Options (``providers.<name>.options``):
   pairing stays intact.
   ``count_tokens``: whether the upstream has ``/v1/messages/count_tokens`` (default: true
   only for api.anthropic.com; elsewhere ccrelay estimates locally).
+  ``oauth_betas``: with ``auth: oauth``, the beta flags every request carries (default
+  ``[oauth-2025-04-20]``).
+  ``oauth_system_prefix``: with ``auth: oauth``, the first system block (default Claude Code's
+  identity line; ``""`` adds none).
 """
 
 from __future__ import annotations
@@ -48,6 +63,15 @@ from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRe
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
 DEFAULT_VERSION = "2023-06-01"
+# What requests made with a subscription token carry (sources in the module docstring).
+OAUTH_BETAS = ("oauth-2025-04-20",)
+OAUTH_USER_AGENT = "claude-cli/2.1.197 (external, cli)"
+#: Claude Code's identity lines; a system prompt starting with one needs no prefix
+IDENTITIES = (
+    "You are Claude Code, Anthropic's official CLI for Claude.",
+    "You are Claude Code, Anthropic's official CLI for Claude, running within the Claude Agent SDK.",
+    "You are a Claude agent, built on Anthropic's Claude Agent SDK.",
+)
 # Generation controls the count endpoint rejects (anthropic-messages.md §9).
 _NOT_COUNTED = {
     "max_tokens",
@@ -87,7 +111,7 @@ class AnthropicProvider(Provider):
     base_url_suffixes = ("/anthropic", "api.anthropic.com", "/anthropic/v1")
     option_keys = frozenset(
         {"strip_fields", "strip_betas", "validates_signatures", "auth", "count_tokens",
-         "system_messages"}
+         "system_messages", "oauth_betas", "oauth_system_prefix"}
     )  # fmt: skip
 
     @classmethod
@@ -100,6 +124,8 @@ class AnthropicProvider(Provider):
         problems += check_option(options, "count_tokens", bool)
         problems += check_option(options, "auth", ("x-api-key", "bearer"))
         problems += check_option(options, "system_messages", ("keep", "merge"))
+        problems += check_option(options, "oauth_betas", list)
+        problems += check_option(options, "oauth_system_prefix", str)
         return problems
 
     def convert_request(self, req: CanonicalRequest, ctx: RequestContext) -> UpstreamRequest:
@@ -131,9 +157,12 @@ class AnthropicProvider(Provider):
         betas = _betas(ctx.client_headers.get("anthropic-beta", ""), opts.get("strip_betas", ()))
         if betas:
             headers["anthropic-beta"] = betas
+        query = {}
+        if ctx.provider.auth == "oauth":
+            query = _as_subscription(body, headers, opts)
         base = ctx.provider.base_url
         path = "/messages" if base.endswith("/v1") else "/v1/messages"
-        return UpstreamRequest(path, body, bool(req.get("stream")), headers)
+        return UpstreamRequest(path, body, bool(req.get("stream")), headers, query=query)
 
     def count_tokens_request(
         self, req: CanonicalRequest, ctx: RequestContext
@@ -145,6 +174,8 @@ class AnthropicProvider(Provider):
         return UpstreamRequest(upreq.path + "/count_tokens", body, False, upreq.headers)
 
     def auth_headers(self, provider: ProviderConfig) -> dict[str, str]:
+        if provider.auth == "oauth":  # a subscription login's token, never the client's key
+            return {"authorization": f"Bearer {provider.api_key}", "user-agent": OAUTH_USER_AGENT}
         if provider.options.get("auth") == "bearer":
             return {"authorization": f"Bearer {provider.api_key}"}
         return {"x-api-key": provider.api_key}
@@ -220,6 +251,23 @@ def _thinking_rules(body: dict[str, Any]) -> None:
     if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
         body["tool_choice"] = {k: v for k, v in choice.items() if k not in ("type", "name")}
         body["tool_choice"]["type"] = "auto"
+
+
+def _as_subscription(body: dict[str, Any], headers: dict[str, str], opts: Any) -> dict[str, str]:
+    """Shape a request for a subscription token: its beta flags first in ``anthropic-beta``,
+    the identity line as the first system block; the query string it needs."""
+    required = list(opts.get("oauth_betas", OAUTH_BETAS))
+    sent = [b for b in headers.get("anthropic-beta", "").split(",") if b]
+    headers["anthropic-beta"] = ",".join(dict.fromkeys(required + sent))
+    prefix = opts.get("oauth_system_prefix", IDENTITIES[0])
+    system = body.get("system")
+    blocks = _blocks(system) if system else []
+    known = (prefix, *IDENTITIES) if prefix else ()
+    if prefix and not any(
+        isinstance(b, dict) and str(b.get("text", "")).startswith(known) for b in blocks
+    ):
+        body["system"] = [{"type": "text", "text": prefix}, *blocks]
+    return {"beta": "true"}
 
 
 def _is_anthropic(base_url: str) -> bool:
