@@ -105,7 +105,7 @@ INT = _scalar(_is_int, "an integer")
 NUM = _scalar(_is_num, "a number")
 BOOL = _scalar(lambda v: type(v) is bool, "true or false")
 ANY = Spec(lambda v: None, "any value")
-OBJECT = _scalar(lambda v: type(v) is dict, "an object")
+OBJECT = _scalar(lambda v: isinstance(v, dict), "an object")
 
 
 def non_empty_str() -> Spec:
@@ -168,7 +168,7 @@ def list_of(item: Spec, desc: str | None = None, *, max_items: int | None = None
     inner = item.check
 
     def check(v: Any) -> None:
-        if type(v) is not list:
+        if not isinstance(v, list):
             raise SchemaError(text, v)
         if max_items is not None and len(v) > max_items:
             raise SchemaError(f"{text} (at most {max_items})", v)
@@ -190,7 +190,7 @@ def dict_of(value: Spec, desc: str | None = None) -> Spec:
     inner = value.check
 
     def check(v: Any) -> None:
-        if type(v) is not dict:
+        if not isinstance(v, dict):
             raise SchemaError(text, v)
         for k, x in v.items():
             try:
@@ -222,7 +222,7 @@ def obj(
     needed = tuple((k, declared[k].desc) for k in required)
 
     def check(v: Any) -> None:
-        if type(v) is not dict:
+        if not isinstance(v, dict):
             raise SchemaError(desc, v)
         for k, expected in needed:
             if k not in v:
@@ -290,7 +290,7 @@ def tagged(
     tag_desc = f"a string naming the {desc.removeprefix('a ').removeprefix('an ')} type"
 
     def check(v: Any) -> None:
-        if type(v) is not dict:
+        if not isinstance(v, dict):
             raise SchemaError(f"{desc} (an object with a '{tag}')", v)
         name = v.get(tag, _MISSING)
         if type(name) is not str:
