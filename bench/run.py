@@ -186,6 +186,7 @@ class Relay:
     """One ccrelay process on core 0, with a config pointing at the scripted upstream."""
 
     main_dir = ROOT  # --relay-dir: benchmark another checkout (e.g. a worktree of an older commit)
+    rules = 0  # --rules: that many `models` rules none of the benchmark's requests match
 
     def __init__(self, workdir: Path, upstream_port: int, name: str = "relay"):
         self.port = free_port()
@@ -198,7 +199,7 @@ class Relay:
             "providers:\n"
             f"  up: {{type: openai, base_url: 'http://{HOST}:{upstream_port}/v1', "
             "api_key: dummy, model: bench-model}\n"
-            f"logging: {{level: WARNING, dir: '{self.dir / 'logs'}'}}\n"
+            f"logging: {{level: WARNING, dir: '{self.dir / 'logs'}'}}\n" + _rules_yaml(self.rules)
         )
         self.t_launch = time.perf_counter()
         self.proc = spawn(
@@ -243,6 +244,15 @@ class Relay:
 
 
 # --- measurements -----------------------------------------------------------------------
+
+
+def _rules_yaml(n: int) -> str:
+    """``n`` routing rules that the benchmark's model (claude-...) never matches, so every
+    request is checked against all of them before the default route: routing's worst case."""
+    if not n:
+        return ""
+    rules = "".join(f"  - {{match: 'gpt-{i}*', to: [up/bench-model-{i}]}}\n" for i in range(n))
+    return "models:\n" + rules
 
 
 def wrk(port: int, path: str, body_file: Path, conns: int, seconds: float) -> dict:
@@ -594,6 +604,9 @@ def main() -> int:
         help="run only these parts (repeatable)",
     )
     p.add_argument(
+        "--rules", type=int, default=0, help="add N models rules that never match (routing cost)"
+    )
+    p.add_argument(
         "--relay-dir",
         type=Path,
         default=ROOT,
@@ -601,6 +614,7 @@ def main() -> int:
     )
     args = p.parse_args()
     Relay.main_dir = args.relay_dir.resolve()
+    Relay.rules = args.rules
     args.runs = args.runs or (1 if args.quick else 3)
     args.duration = args.duration or (2 if args.quick else 5)
     args.warmup = 1
