@@ -4,7 +4,7 @@
 |---|---|---|
 | role ``user``, ``function``, ``tool`` (or none) | ``user`` | function results ride in user turns |
 | role ``model`` | ``assistant`` | consecutive same-role contents are merged |
-| ``text`` | text block | empty text dropped (it carries nothing) |
+| ``text`` | text block | empty text dropped (it carries nothing); consecutive text parts of a model turn are one text (a streamed answer comes back one part per chunk) |
 | ``thought: true`` parts (model) | one thinking block per run of thought parts | signature of the run's last part; unsigned runs next to a ccrelay bundle are display copies and dropped |
 | ``thought`` parts in a user turn | dropped | no meaning there |
 | ``thoughtSignature`` | a thinking block before the part's block | see ``thoughts.py`` |
@@ -166,7 +166,13 @@ def _model_parts(parts: list[Any], i: int, notes: Notes) -> list[Any]:
                 param=where,
             )
         block = _data(part, where, notes, model=True)
-        if block is not None:
+        if block is None:
+            continue
+        last = out[-1] if out else None
+        if block["type"] == "text" and isinstance(last, dict) and last.get("type") == "text":
+            # A streamed answer comes back as one part per chunk: one text again.
+            out[-1] = {"type": "text", "text": last["text"] + block["text"]}
+        else:
             out.append(block)
     end_run()
     return out
