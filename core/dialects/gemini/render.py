@@ -111,7 +111,11 @@ class Parts:
 
     def thought(self, text: str) -> None:
         if self.include and text:
-            self.out.append({"text": text, "thought": True})
+            last = self.out[-1] if self.out else None
+            if last is not None and last.get("thought") and "thoughtSignature" not in last:
+                last["text"] += text  # deltas of one batch: one part
+            else:
+                self.out.append({"text": text, "thought": True})
 
     def thinking_done(self, text: str, signature: str | None, *, streamed: bool) -> None:
         """A complete thinking block; ``streamed`` when its text went out through ``thought``."""
@@ -137,6 +141,18 @@ class Parts:
         self.bundle.append({"type": "redacted_thinking", "data": data})
 
     def add(self, part: dict[str, Any]) -> None:
+        last = self.out[-1] if self.out else None
+        if (
+            last is not None
+            and self.pending is None
+            and not self.bundle
+            and len(part) == 1
+            and "text" in part
+            and "text" in last
+            and not last.get("thought")
+        ):
+            last["text"] += part["text"]  # deltas of one batch: one part
+            return
         if self.bundle:
             if self.pending is not None:
                 self.out.append({"text": "", "thoughtSignature": self.pending})
