@@ -312,8 +312,9 @@ def _pair(turns: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         others = [b for b in blocks if not isinstance(b, _Result)]
         answered: dict[str, dict[str, Any]] = {}
         orphans: list[dict[str, Any]] = []
+        matched = {id(r): _by_id(r, pending, answered) for r in results if r.id is not None}
         for res in results:
-            tool_id = _match(res, pending, answered)
+            tool_id = matched.get(id(res)) or _by_name(res, pending, answered)
             if tool_id is None:
                 orphans.append({"type": "text", "text": f"Result of function {res.name}: "
                                                         f"{_result_text(res.block)}"})  # fmt: skip
@@ -333,14 +334,22 @@ def _pair(turns: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
     return messages
 
 
-def _match(
+def _by_id(
     res: _Result, pending: list[tuple[str, str]], answered: dict[str, dict[str, Any]]
 ) -> str | None:
-    if res.id is not None:
-        wanted = call_id(res.id, 0, 0, res.name)
-        for tool_id, _ in pending:
-            if tool_id == wanted and tool_id not in answered:
-                return tool_id
+    """The call whose id the result names (ids first: they decide before names do)."""
+    wanted = call_id(res.id, 0, 0, res.name)
+    for tool_id, _ in pending:
+        if tool_id == wanted and tool_id not in answered:
+            answered[tool_id] = {}  # taken; filled in below
+            return tool_id
+    return None
+
+
+def _by_name(
+    res: _Result, pending: list[tuple[str, str]], answered: dict[str, dict[str, Any]]
+) -> str | None:
+    """The first call of that name not yet answered."""
     for tool_id, name in pending:
         if name == res.name and tool_id not in answered:
             return tool_id
