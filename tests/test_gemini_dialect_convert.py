@@ -349,7 +349,8 @@ def test_code_execution_parts_become_text():
         {"executableCode": {"language": "PYTHON", "code": "print(1)"}},
         {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1"}}]}, USER]})  # fmt: skip
     assert call.request["messages"][1]["content"] == [
-        {"type": "text", "text": "```python\nprint(1)\n```Code execution result (OUTCOME_OK):\n1"}
+        {"type": "text", "text": "```python\nprint(1)\n```"},
+        {"type": "text", "text": "Code execution result (OUTCOME_OK):\n1"},
     ]
 
 

@@ -115,6 +115,7 @@ def _model_parts(parts: list[Any], i: int, notes: Notes) -> list[Any]:
             decoded[j] = thoughts.unbundle(sig, f"contents[{i}].parts[{j}].thoughtSignature")
     out: list[Any] = []
     run: list[str] = []  # text of consecutive thought parts not yet signed
+    joinable = -1  # index in out of a text block the next text part may extend
 
     def end_run() -> None:
         # An unsigned run beside a bundle is the display copy of the bundled thinking.
@@ -168,12 +169,13 @@ def _model_parts(parts: list[Any], i: int, notes: Notes) -> list[Any]:
         block = _data(part, where, notes, model=True)
         if block is None:
             continue
-        last = out[-1] if out else None
-        if block["type"] == "text" and isinstance(last, dict) and last.get("type") == "text":
+        plain = part.get("text") is not None
+        if plain and joinable >= 0 and joinable == len(out) - 1:
             # A streamed answer comes back as one part per chunk: one text again.
-            out[-1] = {"type": "text", "text": last["text"] + block["text"]}
+            out[-1] = {"type": "text", "text": out[-1]["text"] + block["text"]}
         else:
             out.append(block)
+        joinable = len(out) - 1 if plain else -1
     end_run()
     return out
 

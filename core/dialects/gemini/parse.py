@@ -38,12 +38,14 @@ from ccrelay.core.errors import InvalidRequest
 
 from .contents import Notes, to_messages
 from .schemas import from_openapi, normalize_json_schema
-from .spec import CONVERTED_GENERATION, KNOWN_FIELDS, get, has, snake
+from .spec import CONVERTED_GENERATION, KNOWN_FIELDS, get, snake
 
 _EFFORTS = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high"}
 _LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH")
 _MIN_BUDGET = 1024  # the smallest thinking budget Anthropic-protocol backends take
 _MIME_TYPES = ("text/plain", "application/json", "text/x.enum")
+#: function declaration fields canonical tools cannot hold, both spellings
+_CARRIED = frozenset({"behavior", "response", "responseJsonSchema", "response_json_schema"})
 
 
 def to_canonical(
@@ -115,7 +117,7 @@ def _tools(body: dict[str, Any], req: dict[str, Any], notes: Notes) -> None:
                 )  # fmt: skip
         for k, decl in enumerate(get(tool, "functionDeclarations") or ()):
             where = f"tools[{i}].functionDeclarations[{k}]"
-            if any(has(decl, x) for x in ("behavior", "response", "responseJsonSchema")):
+            if not carry and not _CARRIED.isdisjoint(decl):
                 carry = True
             out.append(_declaration(decl, where))
     if carry:

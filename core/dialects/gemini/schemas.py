@@ -33,6 +33,7 @@ _ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains"
         "propertyNames", "unevaluatedProperties", "unevaluatedItems", "additionalItems")  # fmt: skip
 _LIST = ("anyOf", "oneOf", "allOf", "prefixItems")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_WALK = {**dict.fromkeys(_ONE, 1), **dict.fromkeys(_LIST, 2), **dict.fromkeys(_MAP, 3)}
 
 
 def from_openapi(schema: Any, where: str, depth: int = 0) -> dict[str, Any]:
@@ -86,35 +87,46 @@ def from_openapi(schema: Any, where: str, depth: int = 0) -> dict[str, Any]:
 
 
 def normalize_json_schema(schema: Any, where: str, depth: int = 0) -> Any:
-    """A JSON Schema with upper-case ``type`` names made lower-case; everything else kept."""
-    if depth > MAX_DEPTH:
-        raise InvalidRequest(f"{where}: schema nested deeper than {MAX_DEPTH} levels")
+    """A JSON Schema with upper-case ``type`` names made lower-case; everything else kept.
+
+    Copy on write: a schema with nothing to change is returned as it is (Gemini CLI sends
+    ~15 tool schemas per request, all lower-case; walking them costs no copies).
+    """
     if not isinstance(schema, dict):
         return schema
-    out = dict(schema)
-    kind = schema.get("type")
-    if isinstance(kind, str) and kind.upper() in _TYPES and not kind.islower():
-        out["type"] = kind.lower()
-    elif isinstance(kind, list):
-        out["type"] = [k.lower() if isinstance(k, str) and k.upper() in _TYPES else k for k in kind]
-    for key in _ONE:
-        if key in schema:
-            out[key] = normalize_json_schema(schema[key], f"{where}.{key}", depth + 1)
-    for key in _LIST:
-        value = schema.get(key)
-        if isinstance(value, list):
-            out[key] = [
-                normalize_json_schema(s, f"{where}.{key}.{i}", depth + 1)
-                for i, s in enumerate(value)
-            ]
-    for key in _MAP:
-        value = schema.get(key)
-        if isinstance(value, dict):
-            out[key] = {
-                k: normalize_json_schema(s, f"{where}.{key}.{k}", depth + 1)
-                for k, s in value.items()
-            }
-    return out
+    if depth > MAX_DEPTH:
+        raise InvalidRequest(f"{where}: schema nested deeper than {MAX_DEPTH} levels")
+    changed: dict[str, Any] | None = None
+    for key, value in schema.items():
+        if key == "type":
+            new = _lower_types(value)
+        else:
+            kind = _WALK.get(key)
+            if kind is None:
+                continue
+            if kind == 1:
+                new = normalize_json_schema(value, where, depth + 1)
+            elif kind == 2 and isinstance(value, list):
+                items = [normalize_json_schema(v, where, depth + 1) for v in value]
+                new = items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+            elif kind == 3 and isinstance(value, dict):
+                subs = {k: normalize_json_schema(v, where, depth + 1) for k, v in value.items()}
+                new = subs if any(subs[k] is not v for k, v in value.items()) else value
+            else:
+                continue
+        if new is not value:
+            if changed is None:
+                changed = dict(schema)
+            changed[key] = new
+    return schema if changed is None else changed
+
+
+def _lower_types(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.lower() if not value.islower() and value.upper() in _TYPES else value
+    if isinstance(value, list) and any(isinstance(k, str) and not k.islower() for k in value):
+        return [k.lower() if isinstance(k, str) and k.upper() in _TYPES else k for k in value]
+    return value
 
 
 def _type_name(value: Any, where: str) -> str | None:

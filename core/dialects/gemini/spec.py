@@ -20,6 +20,7 @@ from ccrelay.core.schema import (
     NUM,
     OBJECT,
     STR,
+    SchemaError,
     Spec,
     dict_of,
     enum,
@@ -52,23 +53,42 @@ def get(d: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def has(d: Mapping[str, Any], key: str) -> bool:
-    return key in d or (key in _SNAKE and _SNAKE[key] in d)
-
-
 def gobj(
     fields: Mapping[str, Spec], *, desc: str = "an object", required: Iterable[str] = ()
 ) -> Spec:
     """An object declared in camelCase whose snake_case spellings are checked the same way.
 
-    ``required`` names single-word fields only (their two spellings are the same).
+    ``required`` names single-word fields only (their two spellings are the same). The check
+    walks the keys the object has rather than every declared spelling: Gemini objects carry
+    few of the fields they may have, and a Gemini CLI body has hundreds of them.
     """
     aliases = {}
     for name in fields:
         alias = snake(name)
         if alias != name:
             aliases[alias] = name
-    return obj(fields, desc=desc, aliases=aliases, required=required)
+    needed = tuple(required)
+    spec = obj(fields, desc=desc, aliases=aliases, required=needed)
+    declared = spec.fields or {}
+    table = {k: f.check for k, f in declared.items() if f is not ANY}
+    full_check = spec.check
+
+    def check(v: Any) -> None:
+        if type(v) is not dict:
+            raise SchemaError(desc, v)
+        for k in needed:
+            if k not in v:
+                full_check(v)  # reports the missing field in core's words
+        for k, x in v.items():
+            fn = table.get(k)
+            if fn is not None:
+                try:
+                    fn(x)
+                except SchemaError as exc:
+                    exc.path.append(k)
+                    raise
+
+    return Spec(check, desc, declared)
 
 
 # --- parts and contents (gemini.md §3) ------------------------------------------------------
