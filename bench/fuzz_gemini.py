@@ -27,13 +27,14 @@ import requests  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from tests.conftest import RelayProcess, one_provider  # noqa: E402
-from tests.fakes.gemini_fuzz import REPLIES, check_answer, requests_from_fixtures  # noqa: E402
+from tests.fakes.gemini_fuzz import answer_in_kind, check_answer, requests_from_fixtures  # noqa: E402
 from tests.fakes.upstream import FakeUpstream  # noqa: E402
 
 
 def fuzz(kind: str, count: int, failures: list[str]) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     upstream = FakeUpstream()
+    upstream.responder = answer_in_kind
     upstream.server.handle_error = lambda *a: None  # the relay closing idle keep-alives
     env = {k: v for k, v in os.environ.items()
            if not k.endswith(("_API_KEY", "_TOKEN")) and "proxy" not in k.lower()}  # fmt: skip
@@ -46,7 +47,6 @@ def fuzz(kind: str, count: int, failures: list[str]) -> collections.Counter[str]
     @given(case=requests_from_fixtures())
     def one(case: tuple[str, str | None, dict]) -> None:
         method, alt, body = case
-        upstream.default = REPLIES[(kind, method == "streamGenerateContent")]
         query = "?alt=sse" if alt else ""
         resp = session.post(f"{relay.url}/v1beta/models/gemini-2.5-flash:{method}{query}",
                             json=body, headers={"x-goog-api-key": "k"}, timeout=60)  # fmt: skip

@@ -366,3 +366,26 @@ def test_models_list_and_get(start_relay, upstream, version):
     with pytest.raises(errors.ClientError) as info:
         client.models.get(model="nope")
     assert info.value.code == 404
+
+
+# --- access keys and groups -------------------------------------------------------------------
+
+
+def test_access_keys_and_group_prefixes(start_relay, upstream):
+    config = one_provider("openai", upstream.url)
+    config["access_keys"] = [{"name": "gemini-cli", "key": "gk-secret-123"}]
+    config["groups"] = {"terse": {"system_prompt": {"mode": "replace", "text": "Be terse."}}}
+    relay = start_relay(config)
+    upstream.default = Reply(json=chat_completion({"content": "ok"}))
+    client = genai_client(relay.url + "/terse", key="gk-secret-123")
+    assert client.models.generate_content(model="g", contents="hi").text == "ok"
+    assert upstream.requests[0].body["messages"][0] == {"role": "system", "content": "Be terse."}
+    url = relay.url + "/v1beta/models/g:generateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    assert requests.post(url + "?key=gk-secret-123", json=body, timeout=10).status_code == 200
+    stranger = genai_client(relay.url, key="wrong-key-0000")
+    with pytest.raises(errors.ClientError) as info:
+        stranger.models.generate_content(model="g", contents="hi")
+    assert (info.value.code, info.value.status) == (401, "UNAUTHENTICATED")
+    line = relay.token_lines(2)[0]
+    assert "key=gemini-cli" in line and "gk-secret-123" not in "".join(relay.token_lines(2))

@@ -1,10 +1,12 @@
 """Mutated Gemini requests for property-based tests and ``bench/fuzz_gemini.py``.
 
 ``requests_from_fixtures`` draws a real Gemini CLI body (``tests/fixtures/gemini/``) and
-applies one to four random edits anywhere in it: replace a value with random JSON, delete a
-key, insert a field Gemini knows (either spelling), re-spell a key in snake_case, empty a
-container. ``check_answer`` says whether ccrelay's answer keeps the promise: 2xx, or a 4xx
-in Gemini's error shape; never a 5xx, never a broken stream.
+applies one to four random edits anywhere in it: the shared ones of ``tests/fuzzing.py``
+(a value of the wrong type, a 1 MB string, a deleted key, a value wrapped in a list), random
+JSON, a field Gemini knows inserted (either spelling), a key re-spelled in snake_case, an
+emptied container. ``answer_in_kind`` scripts the upstream for either backend kind;
+``check_answer`` says whether ccrelay's answer keeps the promise: 2xx, or a 4xx in Gemini's
+error shape; never a 5xx, never a broken stream.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from tests.fakes.gemini_support import (
     chat_text_stream,
     load_fixture,
 )
-from tests.fakes.upstream import Reply
+from tests.fakes.upstream import Recorded, Reply
+from tests.fuzzing import WRONG_VALUES, mutate, paths
 
 BODIES = [load_fixture(p)["body"] for p in GEMINI_FIXTURES]
 METHODS = ("generateContent", "streamGenerateContent", "countTokens")
@@ -40,13 +43,12 @@ FIELDS = (
     "safetySettings executableCode codeExecutionResult generateContentRequest contents "
     "systemInstruction generationConfig tools"
 ).split()
-#: what the scripted upstream answers, by (backend kind, streamed): text, thinking, a call
 _ANSWER = [
     {"type": "thinking", "thinking": "hm", "signature": "c2ln"},
     {"type": "text", "text": "ok"},
     {"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": {"file_path": "a"}},
 ]
-REPLIES = {
+_REPLIES = {
     ("openai", False): Reply(json=chat_completion({"content": "ok", "tool_calls": [
         {"id": "call_1", "type": "function",
          "function": {"name": "read_file", "arguments": '{"file_path": "a"}'}}]},
@@ -55,6 +57,16 @@ REPLIES = {
     ("anthropic", False): Reply(json=anthropic_message(_ANSWER, stop="tool_use")),
     ("anthropic", True): Reply(sse=anthropic_events(_ANSWER, stop="tool_use"), event_names=True),
 }  # fmt: skip
+
+
+def answer_in_kind(rec: Recorded) -> Reply:
+    """The upstream's answer for an OpenAI or Anthropic request, streamed when it asks:
+    text, thinking and one tool call."""
+    kind = "anthropic" if rec.path.endswith("/messages") else "openai"
+    stream = isinstance(rec.body, dict) and rec.body.get("stream") is True
+    return _REPLIES[(kind, stream)]
+
+
 _HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 JSON = st.recursive(
@@ -99,8 +111,14 @@ def requests_from_fixtures(draw: Any) -> tuple[str, str | None, dict[str, Any]]:
         if not nodes:
             break
         parent, key = draw(st.sampled_from(nodes))
-        op = draw(st.sampled_from(["replace", "replace", "delete", "insert", "respell", "empty"]))
-        if op == "replace":
+        op = draw(st.sampled_from(["shared", "shared", "replace", "delete", "insert", "respell",
+                                   "empty"]))  # fmt: skip
+        if op == "shared":  # the mutations every dialect's fuzz test makes
+            candidates = paths(body)
+            how = draw(st.sampled_from(["replace", "replace", "delete", "wrap"]))
+            body = mutate(body, draw(st.sampled_from(candidates)), how,
+                          draw(st.sampled_from(WRONG_VALUES)))  # fmt: skip
+        elif op == "replace":
             parent[key] = draw(JSON)
         elif op == "delete":
             del parent[key]

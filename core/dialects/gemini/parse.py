@@ -78,7 +78,7 @@ def to_canonical(
     for key, value in body.items():
         if key not in KNOWN_FIELDS:
             notes.side[key] = value
-            notes.warn(f"{key}: not a field ccrelay knows; passed on to Gemini backends only")
+            notes.warn(f"{key[:60]}: not a field ccrelay knows; passed on to Gemini backends only")
     return req, include_thoughts
 
 
@@ -217,7 +217,7 @@ def _generation(cfg: dict[str, Any], req: dict[str, Any], notes: Notes) -> bool:
         side[camel] = value
     modalities = get(cfg, "responseModalities") or []
     if any(str(m).upper() != "TEXT" for m in modalities):
-        notes.gemini_only("generationConfig.responseModalities", f"output as {modalities}",
+        notes.gemini_only("generationConfig.responseModalities", f"output as {modalities!s:.80}",
                           "ask for TEXT only")  # fmt: skip
     if get(cfg, "speechConfig") is not None:
         notes.gemini_only("generationConfig.speechConfig", "spoken output",
