@@ -116,8 +116,10 @@ def requests_from_fixtures(draw: Any) -> tuple[str, str | None, dict[str, Any]]:
         if op == "shared":  # the mutations every dialect's fuzz test makes
             candidates = paths(body)
             how = draw(st.sampled_from(["replace", "replace", "delete", "wrap"]))
+            # Values are copied: later edits change containers in place, and the shared
+            # values must stay as they are for the next example.
             body = mutate(body, draw(st.sampled_from(candidates)), how,
-                          draw(st.sampled_from(WRONG_VALUES)))  # fmt: skip
+                          copy.deepcopy(draw(st.sampled_from(WRONG_VALUES))))  # fmt: skip
         elif op == "replace":
             parent[key] = draw(JSON)
         elif op == "delete":
