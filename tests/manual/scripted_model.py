@@ -3,7 +3,8 @@
 Not a test (pytest does not collect this folder's files): run it, point ccrelay at it, run the
 client. With tools offered and no tool result yet, it streams some ``reasoning_content``, then
 a ``Write`` call whose arguments are split across many small chunks; after the tool result it
-answers in text. Requests without tools (titles, summaries) get a short text or JSON answer.
+answers in text. Requests without tools (titles, summaries, Gemini CLI's model router) get a
+short text, or JSON that fits the schema asked.
 Codex's tools (reached through ccrelay's Responses dialect) get an ``apply_patch`` call that
 adds hello.txt (a custom tool, so its one argument is ``input``), or ``exec_command`` when
 ``apply_patch`` is not offered.
