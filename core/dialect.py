@@ -95,6 +95,10 @@ class ClientCall:
     :param tool_mode: ``compat`` runs every attempt of this call in tool compat mode (a
         group's ``tool_mode``, the ``/{group}/compat_mode/...`` path); with ``native`` each
         provider's own ``tool_mode`` decides (``core/compat/``).
+    :param needs_protocol: when set, only strategies whose ``protocol`` is this can serve the
+        call (a Gemini client's Files-API URI or server-side cache); every other provider in
+        the chain answers a 400 with ``needs_reason`` and the next one is tried.
+    :param needs_reason: what in the request needs that protocol and how to do without it.
     """
 
     request: CanonicalRequest
@@ -106,6 +110,8 @@ class ClientCall:
     response_headers: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     tool_mode: Literal["native", "compat"] = "native"
+    needs_protocol: str = ""
+    needs_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,10 @@ class Relay:
             acct.model = target.model or pcfg.model or req["model"]
             try:
                 strategy = self._usable(settings, pcfg)
+                if call.needs_protocol and strategy.protocol != call.needs_protocol:
+                    # Only a backend of the client's own protocol can serve this call; the
+                    # next provider may be one.
+                    raise RelayError(400, f"provider {name}: {call.needs_reason}", retryable=True)
                 keys = self._keys(pcfg, settings)
                 allowed, wait = state.allows(name, rs)
                 if not allowed:

@@ -3,7 +3,8 @@
 Not a test (pytest does not collect this folder's files): run it, point ccrelay at it, run the
 client. With tools offered and no tool result yet, it streams some ``reasoning_content``, then
 a ``Write`` call whose arguments are split across many small chunks; after the tool result it
-answers in text. Requests without tools (titles, summaries) get a short text or JSON answer.
+answers in text. Requests without tools (titles, summaries, Gemini CLI's model router) get a
+short text, or JSON that fits the schema asked.
 Codex's tools (reached through ccrelay's Responses dialect) get an ``apply_patch`` call that
 adds hello.txt (a custom tool, so its one argument is ``input``), or ``exec_command`` when
 ``apply_patch`` is not offered.
@@ -38,9 +39,30 @@ def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, A
     codex = _codex_call(tools, "call_patch_1")
     if codex:
         return "The user wants hello.txt; Codex edits files with a patch.", "", [codex]
-    if body.get("response_format"):
-        return "", json.dumps({"title": "Create hello file"}), []
+    fmt = body.get("response_format") or {}
+    if fmt:
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        return "", json.dumps(fill_schema(schema) if schema else {"title": "Create hello file"}), []
     return "", "ok", []
+
+
+def fill_schema(schema: dict[str, Any]) -> Any:
+    """A value that fits a JSON schema: the first enum value, else a plain value of its type
+    (background calls such as Gemini CLI's model router ask for JSON of a given shape)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: fill_schema(v) for k, v in props.items()}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return False
+    return "ok"
 
 
 def _write_tool(tools: set[Any]) -> str | None:
@@ -188,8 +210,10 @@ def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[
     codex = _codex_call(tools, "toolu_patch_1")
     if codex:
         return "The user wants hello.txt; a patch adds it.", "", [codex]
-    if body.get("output_config", {}).get("format"):
-        return "", json.dumps({"title": "Create hello file"}), []
+    fmt = (body.get("output_config") or {}).get("format")
+    if fmt:
+        schema = fmt.get("schema")
+        return "", json.dumps(fill_schema(schema) if schema else {"title": "Create hello file"}), []
     return "", "ok", []
 
 
@@ -284,8 +308,30 @@ def _anthropic(self: Handler, body: dict[str, Any]) -> None:
         },
         {"type": "message_stop"},
     ]
-    if not body.get("stream"):
-        raise SystemExit("scripted model: only streaming Anthropic requests are scripted")
+    if not body.get("stream"):  # Gemini CLI's background calls are not streamed
+        content: list[dict[str, Any]] = []
+        if reasoning:
+            content.append({"type": "thinking", "thinking": reasoning, "signature": "c2NyaXB0ZWQ="})
+        if text:
+            content.append({"type": "text", "text": text})
+        content += [
+            {
+                "type": "tool_use",
+                "id": c["id"],
+                "name": c["name"],
+                "input": json.loads(c["arguments"]),
+            }
+            for c in calls
+        ]
+        data = json.dumps({**events[0]["message"], "content": content,
+                           "stop_reason": "tool_use" if calls else "end_turn",
+                           "usage": {"input_tokens": 100, "output_tokens": 10}}).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return
     self.send_response(200)
     self.send_header("content-type", "text/event-stream")
     self.send_header("transfer-encoding", "chunked")
