@@ -8,6 +8,7 @@ finishes.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,14 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from ccrelay.core.app import SOCKET_KEY
 from ccrelay.core.relay import Relay
+
+_QUERY_KEY = re.compile(r"([?&](?:key|api[-_]?key|access_token)=)[^&\s\"]*", re.IGNORECASE)
+
+
+def scrub_query_keys(line: str) -> str:
+    """``line`` with the values of key-like query parameters (``?key=``) replaced by ``***``."""
+    return _QUERY_KEY.sub(r"\1***", line)
+
 
 #: concurrent connections served at once; more wait in the listen backlog
 MAX_CONNECTIONS = 2000
@@ -38,6 +47,10 @@ class _Handler(WSGIHandler):  # type: ignore[misc]  # gevent ships no stubs for 
         env: dict[str, Any] = super().get_environ()
         env[SOCKET_KEY] = self.socket
         return env
+
+    def format_request(self) -> str:
+        # Gemini clients may send their key as ?key=...: never write it to the access log.
+        return scrub_query_keys(super().format_request())
 
 
 class _QuietHandler(_Handler):

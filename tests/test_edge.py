@@ -221,3 +221,12 @@ def test_json_nested_deeper_than_can_be_forwarded_is_a_400(relay, upstream):
     resp = requests.post(relay.url + "/v1/messages", json=body, timeout=10)
     _assert_error(resp, 400, "invalid_request_error", "nests too deep")
     assert upstream.requests == []
+
+
+def test_the_access_log_never_carries_a_query_key():
+    from ccrelay.core.server import scrub_query_keys
+
+    line = '127.0.0.1 - "POST /v1beta/models/m:generateContent?alt=sse&key=AIzaSyX HTTP/1.1" 200'
+    assert scrub_query_keys(line) == (
+        '127.0.0.1 - "POST /v1beta/models/m:generateContent?alt=sse&key=*** HTTP/1.1" 200'
+    )
