@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ccrelay.core.dialect import Headers, Inbound
-from ccrelay.core.dialects import anthropic, ollama, openai_chat, openai_responses
+from ccrelay.core.dialects import anthropic, gemini, ollama, openai_chat, openai_responses
 from ccrelay.core.plugins import Registry
 from ccrelay.core.schema import Spec
 from tests.fakes.ollama_bodies import SEED_CHAT, SEED_GENERATE
@@ -80,10 +80,20 @@ def _qwen_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
+def _gemini(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / "gemini" / name).read_text())
+
+
 CASES = [
     ("anthropic", "messages", anthropic.REQUEST, _bodies("claude_code")),
     ("openai_chat", "chat_completions", openai_chat.spec.REQUEST, _qwen_bodies()),
     ("openai_responses", "responses", openai_responses.spec.REQUEST, _bodies("codex")),
+    (
+        "gemini",
+        "call",
+        gemini.spec.REQUEST,
+        [_gemini(p.name) for p in sorted((FIXTURES / "gemini").glob("*.json"))],
+    ),
     ("ollama", "chat", ollama.spec.CHAT, [SEED_CHAT]),
     ("ollama", "generate", ollama.spec.GENERATE, [SEED_GENERATE]),
 ]
@@ -104,8 +114,12 @@ def test_a_dialect_reads_only_fields_its_spec_declares(dialects, name, endpoint,
     assert endpoint in endpoints, f"{name} has no endpoint {endpoint!r}: {endpoints}"
     assert bodies, "no bodies to parse"
     for body in bodies:
+        params: dict[str, str] = {}
+        if name == "gemini":  # a recorded request: the model and method are in its path
+            params = {"target": body["path"].rsplit("/", 1)[1]}
+            body = body["body"]
         read: set[Path_] = set()
-        inbound = Inbound(endpoint, {}, {}, Headers({}), _wrap(body, (), read), {})
+        inbound = Inbound(endpoint, params, {}, Headers({}), _wrap(body, (), read), {})
         dialect.parse(inbound)
         undeclared = sorted(".".join(map(str, p)) for p in read if not declared(spec, p))
         assert not undeclared, f"{name} reads fields its spec does not declare: {undeclared}"

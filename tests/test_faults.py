@@ -26,22 +26,20 @@ HEALTHY_TEXT = "healthy answer"
 class Client:
     """How one dialect's client asks, and how its answers and stream errors look."""
 
-    path: str
-    body: Callable[[bool, str], dict[str, Any]]  # (stream, model)
+    request: Callable[[bool, str], tuple[str, dict[str, Any]]]  # (stream, model) -> path, body
     text_of: Callable[[requests.Response, bool], str]  # the answer's text
     stream_error: Callable[[str], bool]  # whether a stream body ends in the dialect's error
+
+
+def _sse_data(text: str) -> list[Any]:
+    return [json.loads(x[6:]) for x in text.splitlines() if x.startswith("data: {")]
 
 
 def _anthropic_text(resp: requests.Response, stream: bool) -> str:
     if not stream:
         return "".join(b.get("text", "") for b in resp.json()["content"])
-    out = []
-    for line in resp.text.splitlines():
-        if line.startswith("data: "):
-            ev = json.loads(line[6:])
-            if ev.get("type") == "content_block_delta":
-                out.append(ev["delta"].get("text", ""))
-    return "".join(out)
+    return "".join(ev["delta"].get("text", "") for ev in _sse_data(resp.text)
+                   if ev.get("type") == "content_block_delta")  # fmt: skip
 
 
 def _anthropic_stream_error(text: str) -> bool:
@@ -49,17 +47,81 @@ def _anthropic_stream_error(text: str) -> bool:
     return last == "event: error" and '"type":"error"' in text.replace(" ", "")
 
 
+def _chat_text(resp: requests.Response, stream: bool) -> str:
+    if not stream:
+        return str(resp.json()["choices"][0]["message"]["content"] or "")
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in _sse_data(resp.text)
+                   if c.get("choices"))  # fmt: skip
+
+
+def _responses_text(resp: requests.Response, stream: bool) -> str:
+    if not stream:
+        return "".join(part.get("text", "") for item in resp.json()["output"]
+                       if item["type"] == "message" for part in item["content"])  # fmt: skip
+    return "".join(ev["delta"] for ev in _sse_data(resp.text)
+                   if ev.get("type") == "response.output_text.delta")  # fmt: skip
+
+
+def _responses_stream_error(text: str) -> bool:
+    types = [ev.get("type") for ev in _sse_data(text)]
+    return "response.failed" in types and "response.completed" not in types
+
+
+def _gemini_text(resp: requests.Response, stream: bool) -> str:
+    answers = _sse_data(resp.text) if stream else [resp.json()]
+    return "".join(p.get("text", "") for a in answers for c in a.get("candidates") or ()
+                   for p in c["content"].get("parts") or () if not p.get("thought"))  # fmt: skip
+
+
+def _ollama_text(resp: requests.Response, stream: bool) -> str:
+    lines = (
+        [json.loads(x) for x in resp.text.splitlines() if x.strip()] if stream else [resp.json()]
+    )
+    return "".join(x.get("message", {}).get("content", "") for x in lines)
+
+
+def _last_data_is_an_error(text: str) -> bool:
+    events = _sse_data(text)
+    return bool(events) and "error" in events[-1]
+
+
+def _last_line_is_an_error(text: str) -> bool:
+    lines = [json.loads(x) for x in text.splitlines() if x.strip()]
+    return bool(lines) and "error" in lines[-1] and not lines[-1].get("done")
+
+
+MSGS = [{"role": "user", "content": "hi"}]
 CLIENTS = {
     "anthropic": Client(
-        "/v1/messages",
-        lambda stream, model: {
-            "model": model,
-            "max_tokens": 20,
-            "stream": stream,
-            "messages": [{"role": "user", "content": "hi"}],
-        },  # fmt: skip
+        lambda s, m: (
+            "/v1/messages",
+            {"model": m, "max_tokens": 20, "stream": s, "messages": MSGS},
+        ),
         _anthropic_text,
         _anthropic_stream_error,
+    ),
+    "openai_chat": Client(
+        lambda s, m: ("/v1/chat/completions", {"model": m, "stream": s, "messages": MSGS}),
+        _chat_text,
+        _last_data_is_an_error,
+    ),
+    "openai_responses": Client(
+        lambda s, m: ("/v1/responses", {"model": m, "stream": s, "input": "hi"}),
+        _responses_text,
+        _responses_stream_error,
+    ),
+    "gemini": Client(
+        lambda s, m: (
+            f"/v1beta/models/{m}:" + ("streamGenerateContent?alt=sse" if s else "generateContent"),
+            {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        ),
+        _gemini_text,
+        _last_data_is_an_error,
+    ),
+    "ollama": Client(
+        lambda s, m: ("/api/chat", {"model": m, "stream": s, "messages": MSGS}),
+        _ollama_text,
+        _last_line_is_an_error,
     ),
 }
 
@@ -127,7 +189,8 @@ def test_faults_before_the_first_byte_fall_back(relay, upstream, dialect, stream
     client = CLIENTS[dialect]
     upstream.default = healthy_reply(stream)
     for fault in FAULTS_BEFORE + (() if stream else FAULTS_AFTER):
-        resp = requests.post(relay.url + client.path, json=client.body(stream, fault), timeout=30)
+        path, body = client.request(stream, fault)
+        resp = requests.post(relay.url + path, json=body, timeout=30)
         assert resp.status_code == 200, (fault, resp.text)
         assert client.text_of(resp, stream) == HEALTHY_TEXT, fault
         lines = lines_for(relay, fault, 2)
@@ -139,7 +202,8 @@ def test_faults_before_the_first_byte_fall_back(relay, upstream, dialect, stream
 def test_faults_after_the_first_byte_end_the_stream_with_an_error(relay, upstream, dialect):
     client = CLIENTS[dialect]
     for fault in FAULTS_AFTER:
-        resp = requests.post(relay.url + client.path, json=client.body(True, fault), timeout=30)
+        path, body = client.request(True, fault)
+        resp = requests.post(relay.url + path, json=body, timeout=30)
         assert resp.status_code == 200
         assert "partial answer" in client.text_of(resp, True)  # what arrived was relayed
         assert client.stream_error(resp.text), (fault, resp.text[-300:])
@@ -161,7 +225,7 @@ def test_faults_after_the_first_byte_end_the_stream_with_an_error(relay, upstrea
 )
 def test_messages_say_what_happened(relay, fault, words):
     """With no fallback, the client's error names what happened, in plain words."""
-    body = CLIENTS["anthropic"].body(False, f"solo-{fault}")
-    resp = requests.post(relay.url + "/v1/messages", json=body, timeout=30)
+    path, body = CLIENTS["anthropic"].request(False, f"solo-{fault}")
+    resp = requests.post(relay.url + path, json=body, timeout=30)
     assert resp.status_code >= 400
     assert words in resp.json()["error"]["message"], resp.text

@@ -74,7 +74,7 @@ def gobj(
     full_check = spec.check
 
     def check(v: Any) -> None:
-        if type(v) is not dict:
+        if not isinstance(v, dict):
             raise SchemaError(desc, v)
         for k in needed:
             if k not in v:
@@ -103,8 +103,10 @@ FUNCTION_CALL = gobj(
     desc="an object {name, args}",
 )  # fmt: skip
 _RESPONSE_PART = gobj({"inlineData": BLOB, "fileData": FILE_DATA}, desc="a function response part")
+# The result's own keys are free; ``output`` and ``error`` are read, as any value.
+_RESULT_BODY = obj({"output": ANY, "error": ANY}, desc="an object")
 FUNCTION_RESPONSE = gobj(
-    {"name": STR, "response": OBJECT, "id": STR, "parts": list_of(_RESPONSE_PART),
+    {"name": STR, "response": _RESULT_BODY, "id": STR, "parts": list_of(_RESPONSE_PART),
      "willContinue": BOOL, "scheduling": STR},
     desc="an object {name, response}",
 )  # fmt: skip
