@@ -93,9 +93,7 @@ from typing import Any
 
 from ccrelay.core.canonical import (
     NOT_EXECUTED,
-    budget_effort,
     hashed_user,
-    nearest_effort,
     orphan_text,
     output_format,
     reject_hosted,
@@ -106,7 +104,7 @@ from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.jsonutil import dumps_str
 from ccrelay.core.types import CanonicalRequest
 
-from .capabilities import EFFORTS, Options
+from .capabilities import Options, reasoning_effort
 from .content import document_part, image_part, result_content
 from .names import tool_id_out, tool_name_out
 
@@ -160,7 +158,7 @@ def build_body(
     user = hashed_user(req) if opts.send_user else None
     if user:
         body["user"] = user
-    effort = _effort(req, caps.efforts)
+    effort = reasoning_effort(req, caps.efforts)
     if effort:
         body["reasoning_effort"] = effort
     _output_format(req, body, opts)
@@ -374,23 +372,6 @@ def _tools(req: CanonicalRequest, body: dict[str, Any], side: Mapping[str, Any])
         raise InvalidRequest(f"tool_choice.type: expected auto, any, tool or none, got {kind!r}")
     if choice.get("disable_parallel_tool_use") and kind != "none":
         body["parallel_tool_calls"] = False
-
-
-def _effort(req: CanonicalRequest, allowed: tuple[str, ...]) -> str | None:
-    if not allowed:
-        return None
-    effort = (req.get("output_config") or {}).get("effort")
-    thinking = req.get("thinking") or {}
-    budget = thinking.get("budget_tokens")
-    if isinstance(effort, str):
-        wanted = "xhigh" if effort == "max" else effort
-        if wanted not in EFFORTS:
-            raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
-    elif thinking.get("type") == "enabled" and isinstance(budget, int):
-        wanted = budget_effort(budget)
-    else:
-        return None
-    return nearest_effort(wanted, allowed, EFFORTS)
 
 
 def _output_format(req: CanonicalRequest, body: dict[str, Any], opts: Options) -> None:

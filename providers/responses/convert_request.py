@@ -78,12 +78,10 @@ from typing import Any
 from ccrelay.core.canonical import (
     EMPTY_RESULT,
     NOT_EXECUTED,
-    budget_effort,
     document_text,
     error_text,
     hashed_user,
     image_url,
-    nearest_effort,
     orphan_text,
     output_format,
     reject_hosted,
@@ -94,7 +92,7 @@ from ccrelay.core.canonical import (
 from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.jsonutil import dumps_str
 from ccrelay.core.types import CanonicalRequest
-from ccrelay.providers.openai.capabilities import EFFORTS
+from ccrelay.providers.openai.capabilities import reasoning_effort
 from ccrelay.providers.openai.names import tool_id_out, tool_name_out
 
 from .options import Options
@@ -137,7 +135,7 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) ->
     _tools(req, body)
     if opts.efforts:
         reasoning: dict[str, Any] = {}
-        effort = _effort(req, opts.efforts)
+        effort = reasoning_effort(req, opts.efforts, off_is_lowest=True)
         if effort:
             reasoning["effort"] = effort
         if opts.summary:
@@ -362,23 +360,6 @@ def _tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
         raise InvalidRequest(f"tool_choice.type: expected auto, any, tool or none, got {kind!r}")
     if choice.get("disable_parallel_tool_use") and kind != "none":
         body["parallel_tool_calls"] = False
-
-
-def _effort(req: CanonicalRequest, allowed: tuple[str, ...]) -> str | None:
-    effort = (req.get("output_config") or {}).get("effort")
-    thinking = req.get("thinking") or {}
-    budget = thinking.get("budget_tokens")
-    if isinstance(effort, str):
-        wanted = "xhigh" if effort == "max" else effort
-        if wanted not in EFFORTS:
-            raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
-    elif thinking.get("type") == "enabled" and isinstance(budget, int):
-        wanted = budget_effort(budget)
-    elif thinking.get("type") == "disabled":
-        return min(allowed, key=EFFORTS.index)
-    else:
-        return None
-    return nearest_effort(wanted, allowed, EFFORTS)
 
 
 def _output_format(req: CanonicalRequest, body: dict[str, Any]) -> None:
