@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from tests.fakes import server
 
@@ -41,7 +41,8 @@ class Seen:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def cut(text: str, sizes: tuple[int, ...] = TEXT_CUTS) -> list[str]:
+def cut(text: AnyStr, sizes: tuple[int, ...] = TEXT_CUTS) -> list[AnyStr]:
+    """``text`` (or bytes) in pieces of the ``sizes``, cycled."""
     out, i, n = [], 0, 0
     while i < len(text):
         size = sizes[n % len(sizes)]
@@ -96,23 +97,13 @@ class ToollessBackend(server.ServerThread):
                         200, (_anthropic_body if anthropic else _chat_body)(answer, model)
                     )
                 events = (_anthropic_events if anthropic else _chat_events)(answer, model)
-                self.send_chunked(200, "text/event-stream", cut_bytes(b"".join(events)))
+                self.send_chunked(200, "text/event-stream", cut(b"".join(events), BYTE_CUTS))
 
         super().__init__(Handler)
 
     def answer(self, *answers: Answer | Callable[[Any], Answer]) -> None:
         with self._lock:
             self.answers.extend(answers)
-
-
-def cut_bytes(data: bytes) -> list[bytes]:
-    out, i, n = [], 0, 0
-    while i < len(data):
-        size = BYTE_CUTS[n % len(BYTE_CUTS)]
-        out.append(data[i : i + size])
-        i += size
-        n += 1
-    return out
 
 
 USAGE = {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366}
