@@ -213,11 +213,17 @@ class Registry:
 
     def candidates(self, dirs: Iterable[Path]) -> Iterator[_Candidate]:
         """Every plugin that could load, in load order: built-in dialects, folders, entry
-        points."""
+        points.
+
+        Each module and package in ``core/dialects/`` is a built-in dialect plugin, except
+        those named with a leading underscore: helpers the dialects share (``_openai_errors``).
+        """
         package = Path(builtin_dialects.__file__).parent
         for path in sorted(package.iterdir()):
             stem = path.stem
-            if path.suffix == ".py" and stem != "__init__" or (path / "__init__.py").is_file():
+            if stem.startswith("_"):
+                continue  # __init__, __pycache__, shared helper modules
+            if path.suffix == ".py" or (path / "__init__.py").is_file():
                 modname = f"{builtin_dialects.__name__}.{stem}"
                 yield _Candidate(f"dialects.{stem}", f"builtin:{modname}", _importer(modname))
         for directory in dirs:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import one_provider
+from tests.fakes import server
 from tests.fakes.upstream import Reply
 
 BACKENDS = ("openai", "anthropic")
@@ -173,24 +174,16 @@ def anthropic_sse(a: Answer) -> list[Any]:
 # --- a scripted upstream that answers any request in its protocol -------------------------
 
 
-class AnyRequestUpstream:
+class AnyRequestUpstream(server.ServerThread):
     """A real HTTP server on 127.0.0.1 answering every request with a short valid answer, as
     JSON or as a stream (whatever the request asked), in the protocol its path names: Chat
     Completions (``.../chat/completions``) or Anthropic Messages (``.../messages``). For tests
     that send many requests whose shape is not known in advance (property-based ones)."""
 
     def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(server.Handler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                raw = self.body_bytes()
                 try:
                     stream = bool(json.loads(raw).get("stream"))
                 except (ValueError, AttributeError):
@@ -198,25 +191,12 @@ class AnyRequestUpstream:
                 kind = "openai" if self.path.endswith("/chat/completions") else "anthropic"
                 answer = reply(kind, Answer(text="ok"), stream)
                 if answer.sse is None:
-                    data = json.dumps(answer.json).encode()
-                    self.send_response(200)
-                    self.send_header("content-type", "application/json")
+                    self.send_json(200, answer.json)
                 else:
                     data = b"".join(map(_sse_bytes, answer.sse))
-                    self.send_response(200)
-                    self.send_header("content-type", "text/event-stream")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    self.send_body(200, data, "text/event-stream")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def _sse_bytes(ev: Any) -> bytes:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
@@ -18,46 +16,22 @@ from ccrelay.core.framing import parse_stream
 from ccrelay.core.provider import RequestContext, SSEEvent
 from tests.fakes import gemini as g
 from tests.fakes.events import accumulate
+from tests.strategy_helpers import canonical_request as request
+from tests.strategy_helpers import context, load_plugin
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 BYPASS = "skip_thought_signature_validator"
 
 
-def _load_plugin() -> ModuleType:
-    """Load the plugin the way core does: by file path, under a synthetic package name."""
-    folder = ROOT / "providers" / "gemini"
-    name = "ccrelay_plugin_gemini_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-plugin = _load_plugin()
+plugin = load_plugin("gemini")
 PROVIDER = plugin.GeminiProvider()
 schema_mod = sys.modules[plugin.__name__ + ".schema"]
 
 
 def ctx(model: str = "gemini-2.5-flash", side: Any = None, protocol: str = "anthropic",
         **options: Any) -> RequestContext:  # fmt: skip
-    cfg = ProviderConfig(name="gem", type="gemini", base_url="http://upstream/v1beta",
-                         api_key="gkey", options=MappingProxyType(options))  # fmt: skip
-    return RequestContext(cfg, model, "claude-sonnet-4-5", {}, "req_test",
-                          client_protocol=protocol, side=side or {})  # fmt: skip
-
-
-def request(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 1024,
-                            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
-    base.update(fields)
-    return base
+    return context("gemini", model, name="gem", base_url="http://upstream/v1beta",
+                   api_key="gkey", side=side, protocol=protocol, **options)  # fmt: skip
 
 
 def convert(req: dict[str, Any], model: str = "gemini-2.5-flash", **kw: Any) -> dict[str, Any]:

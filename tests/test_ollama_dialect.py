@@ -10,6 +10,8 @@ import pytest
 import requests
 
 from tests.conftest import one_provider
+from tests.fakes.replies import openai_chunk as chunk
+from tests.fakes.replies import openai_completion as completion
 from tests.fakes.upstream import Reply
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
@@ -21,23 +23,6 @@ ARGS = {"path": "hello.txt", "content": 'hi "there" \u00e9'}
 
 
 # --- scripted upstream answers ------------------------------------------------------------
-
-
-def completion(message: dict, finish: str = "stop") -> dict:
-    return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-up",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
-    }  # fmt: skip
-
-
-def chunk(delta: dict | None = None, finish: str | None = None, usage: dict | None = None) -> dict:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    out = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-up",
-           "choices": choices}  # fmt: skip
-    if usage is not None:
-        out["usage"] = usage
-    return out
 
 
 def message(content: list, stop: str = "end_turn") -> dict:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
@@ -20,46 +17,21 @@ from ccrelay.core.provider import RequestContext, SSEEvent
 from ccrelay.core.tokens import estimate_input_tokens
 from tests.fakes import ollama as o
 from tests.fakes.events import accumulate
+from tests.strategy_helpers import canonical_request as request
+from tests.strategy_helpers import context, load_plugin
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 
 
-def _load_plugin() -> ModuleType:
-    """Load the plugin the way core does: by file path, under a synthetic package name."""
-    folder = ROOT / "providers" / "ollama"
-    name = "ccrelay_plugin_ollama_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-plugin = _load_plugin()
+plugin = load_plugin("ollama")
 PROVIDER = plugin.OllamaProvider()
 
 
 def ctx(model: str = "qwen3:8b", profile: ModelProfile | None = None, side: Any = None,
         protocol: str = "anthropic", base_url: str = "http://127.0.0.1:11434",
         **options: Any) -> RequestContext:  # fmt: skip
-    cfg = ProviderConfig(name="local", type="ollama", base_url=base_url,
-                         options=MappingProxyType(options))  # fmt: skip
-    extra: dict[str, Any] = {"profile": profile} if profile is not None else {}
-    return RequestContext(cfg, model, "claude-sonnet-4-5", {}, "req_test",
-                          client_protocol=protocol, side=side or {}, **extra)  # fmt: skip
-
-
-def request(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 1024,
-                            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
-    base.update(fields)
-    return base
+    return context("ollama", model, name="local", base_url=base_url, api_key="", side=side,
+                   protocol=protocol, profile=profile, **options)  # fmt: skip
 
 
 def convert(req: dict[str, Any], c: RequestContext | None = None) -> dict[str, Any]:

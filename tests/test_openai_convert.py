@@ -3,61 +3,28 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
-from types import MappingProxyType, ModuleType
 from typing import Any
 
 import pytest
 
-from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError, Unsupported
 from ccrelay.core.provider import RequestContext, SSEEvent
 from tests.openai_checks import OPENAI_ID, OPENAI_NAME, assert_openai_valid
+from tests.strategy_helpers import canonical_request as request
+from tests.strategy_helpers import context, load_plugin
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude_code"
 
 
-def _load_plugin() -> ModuleType:
-    """Load the plugin the way core does: by file path, under a synthetic package name."""
-    folder = ROOT / "providers" / "openai"
-    name = "ccrelay_plugin_openai_under_test"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(
-        name, folder / "__init__.py", submodule_search_locations=[str(folder)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-plugin = _load_plugin()
+plugin = load_plugin("openai")
 PROVIDER = plugin.OpenAIProvider()
 
 
 def ctx(model: str = "gpt-4o", **options: Any) -> RequestContext:
-    cfg = ProviderConfig(
-        name="up", type="openai", base_url="http://upstream/v1", api_key="k",
-        options=MappingProxyType(options),
-    )  # fmt: skip
-    return RequestContext(cfg, model, "claude-sonnet-4-5", {}, "req_test")
-
-
-def request(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "model": "claude-sonnet-4-5",
-        "max_tokens": 1024,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    base.update(fields)
-    return base
+    return context("openai", model, **options)
 
 
 def convert(req: dict[str, Any], model: str = "gpt-4o", **options: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import anthropic
 import pytest
 
 from tests.conftest import one_provider
+from tests.fakes.replies import openai_chunk as chunk
+from tests.fakes.replies import openai_completion as completion
 from tests.fakes.upstream import Reply
 
 
@@ -19,23 +21,6 @@ def relay(start_relay, upstream):
 @pytest.fixture
 def sdk(relay):
     return anthropic.Anthropic(base_url=relay.url, api_key="client-key", max_retries=0)
-
-
-def completion(message: dict, finish: str = "stop", usage: dict | None = None) -> dict:
-    return {
-        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-up",
-        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
-        "usage": usage or {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
-    }  # fmt: skip
-
-
-def chunk(delta: dict | None = None, finish: str | None = None, usage: dict | None = None) -> dict:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    out = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-up",
-           "choices": choices}  # fmt: skip
-    if usage is not None:
-        out["usage"] = usage
-    return out
 
 
 TOOLS = [{

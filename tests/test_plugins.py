@@ -23,6 +23,26 @@ def test_builtin_strategies_register_through_the_hook():
     assert registry.problems == ()
 
 
+def test_builtin_dialects_are_the_modules_without_a_leading_underscore():
+    # A module or package in core/dialects/ named _x is a helper the dialects share, not a
+    # plugin: it is never registered (nor reported as a plugin without hooks).
+    package = ROOT / "core" / "dialects"
+    helpers = [p.stem for p in package.glob("_*.py") if p.stem != "__init__"]
+    assert helpers, "core/dialects/ holds no _helper module: this test checks nothing"
+    expected = {
+        f"dialects.{p.stem}"
+        for p in package.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or (p / "__init__.py").is_file())
+    }
+    registry = Registry([], entrypoints=False)
+    registry.refresh()
+    builtin = {p.name for p in registry.plugins if p.source.startswith("builtin:")}
+    assert builtin == expected
+    assert all(p.strategies for p in registry.plugins if p.name in expected)
+    assert not any(name.endswith(tuple(helpers)) for name in builtin)
+    assert registry.problems == ()
+
+
 def test_broken_plugins_are_reported_and_the_rest_work(tmp_path):
     write_plugin(tmp_path, "good", tagged_plugin("good"))
     write_plugin(tmp_path, "importerror", "import no_such_module_anywhere\n")

@@ -26,7 +26,7 @@ Options (``providers.<name>.options``):
   ``auth``: ``header`` (default, ``x-goog-api-key``), ``query`` (``?key=``) or ``bearer``.
   ``extra_body``: Gemini fields merged into every request body (``safetySettings``,
   ``generationConfig`` extras ...), merged like a Gemini client's side fields
-  (``request.merge_extra``).
+  (``core/canonical.py``, ``merge_extra``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from ccrelay.core.canonical import merge_extra
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import RelayError
 from ccrelay.core.hookspecs import hookimpl
@@ -43,7 +44,7 @@ from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalRespon
 
 from .errors import error_from, stream_error
 from .names import renames
-from .request import build_body, merge_extra
+from .request import build_body
 from .response import Names, to_canonical
 from .stream import convert_stream
 

@@ -42,6 +42,14 @@ from __future__ import annotations
 from typing import Any
 
 from ccrelay.core import signatures
+from ccrelay.core.canonical import (
+    FAILED_SILENTLY,
+    NOT_EXECUTED,
+    document_text,
+    orphan_text,
+    text_only,
+    tool_result_content,
+)
 from ccrelay.core.errors import InvalidRequest, Unsupported
 
 from .names import KeyMap, call_id_out, name_out, rename_keys
@@ -49,7 +57,6 @@ from .names import KeyMap, call_id_out, name_out, rename_keys
 ORIGIN = "gemini"
 #: documented value that makes Gemini skip thought-signature validation (gemini.md §7)
 BYPASS = "skip_thought_signature_validator"
-_NOT_EXECUTED = "tool call was not executed (no result in the conversation)"
 _GOOGLE_URIS = ("https://generativelanguage.googleapis.com/", "gs://", "https://www.youtube.com/",
                 "https://youtu.be/")  # fmt: skip
 _MIME_BY_EXT = {
@@ -88,7 +95,7 @@ def to_contents(messages: list[Any], keymaps: dict[str, KeyMap]) -> list[dict[st
         elif role == "system":
             _answer_missing(out, pending, calls)
             pending = []
-            text = _text_of(msg.get("content"), where)
+            text = text_only(msg.get("content"), where)
             if text:
                 _append(out, "user", [{"text": f"<system-reminder>\n{text}\n</system-reminder>"}])
         else:
@@ -123,7 +130,7 @@ def _answer_missing(
     parts = []
     for tool_id in pending:
         name, gemini_id = calls.get(tool_id, ("unknown", None))
-        parts.append(_response(name, gemini_id, {"error": _NOT_EXECUTED}))
+        parts.append(_response(name, gemini_id, {"error": NOT_EXECUTED}))
     _append(out, "user", parts)
     pending.clear()
 
@@ -162,7 +169,7 @@ def _user_parts(
                 name, gemini_id = calls[tool_id]
                 responses[tool_id] = _response(name, gemini_id, response)
             else:
-                parts.append({"text": f"Result of tool call {tool_id}: {text}"})
+                parts.append({"text": orphan_text(tool_id, text)})
             media.extend(images)
         elif kind not in ("thinking", "redacted_thinking"):
             raise Unsupported(f"{at}: block type {kind!r} has no Gemini equivalent")
@@ -183,37 +190,21 @@ def _with_missing(
             ordered.append(responses.pop(tool_id))
         else:
             name, gemini_id = calls.get(tool_id, ("unknown", None))
-            ordered.append(_response(name, gemini_id, {"error": _NOT_EXECUTED}))
+            ordered.append(_response(name, gemini_id, {"error": NOT_EXECUTED}))
     return ordered + parts
 
 
 def _result(block: dict[str, Any], where: str) -> tuple[dict[str, Any], list[Any], str]:
     """(functionResponse.response, media parts, text) of a tool result."""
-    content = block.get("content")
-    texts: list[str] = []
-    media: list[dict[str, Any]] = []
-    if isinstance(content, str):
-        texts.append(content)
-    else:
-        for j, part in enumerate(content or ()):
-            kind = part.get("type")
-            if kind == "text":
-                texts.append(part.get("text") or "")
-            elif kind in ("image", "document"):
-                converted = media_part(part, f"{where}.content[{j}]")
-                if "text" in converted:
-                    texts.append(converted["text"])
-                else:
-                    media.append(converted)
-            elif kind == "search_result":
-                inner = "\n".join(p.get("text", "") for p in part.get("content") or ())
-                texts.append(f"{part.get('title', '')} ({part.get('source', '')})\n{inner}")
-            else:
-                raise Unsupported(f"{where}.content[{j}]: {kind!r} cannot go in a tool result")
-    text = "\n".join(t for t in texts if t)
+    text, media = tool_result_content(block, where, _result_part)
     if block.get("is_error"):
-        return {"error": text or "the tool failed without output"}, media, text
+        return {"error": text or FAILED_SILENTLY}, media, text
     return {"output": text}, media, text
+
+
+def _result_part(block: dict[str, Any], where: str) -> str | dict[str, Any]:
+    converted = media_part(block, where)
+    return converted["text"] if "text" in converted else converted
 
 
 def media_part(block: dict[str, Any], where: str) -> dict[str, Any]:
@@ -238,30 +229,11 @@ def media_part(block: dict[str, Any], where: str) -> dict[str, Any]:
         ext = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else ""
         mime = _MIME_BY_EXT.get(ext, "application/octet-stream")
         return {"fileData": {"mimeType": mime, "fileUri": url}}
-    if block.get("type") == "document" and kind in ("text", "content"):
-        if kind == "text":
-            text = str(source.get("data") or "")
-        else:
-            inner = source.get("content")
-            text = (
-                inner
-                if isinstance(inner, str)
-                else "\n".join(p.get("text", "") for p in inner or () if p.get("type") == "text")
-            )
-        title = block.get("title")
-        return {"text": f"{title}\n\n{text}" if title else text}
+    if block.get("type") == "document":
+        text = document_text(block)
+        if text is not None:
+            return {"text": text}
     raise Unsupported(f"{where}.source.type {kind!r}: Gemini takes base64 data or Google URIs")
-
-
-def _text_of(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    texts = []
-    for j, block in enumerate(content or ()):
-        if block.get("type") != "text":
-            raise Unsupported(f"{where}.content[{j}]: a system message can only hold text")
-        texts.append(block.get("text") or "")
-    return "\n\n".join(t for t in texts if t)
 
 
 # --- model turns --------------------------------------------------------------------------

@@ -36,9 +36,9 @@ metadata, cache_control,  D  no Gemini equivalent (caches are implicit or ``cach
   context_management, service_tier, unknown fields
 container, mcp_servers    R  Anthropic-hosted features
 
-Extra Gemini fields reach the body two ways, merged by ``merge_extra``: the provider's
-``options.extra_body``, then the side fields of a Gemini client (``safetySettings``,
-``cachedContent``, ``generationConfig.seed``, ...). A top-level key is set; a mapping under a
+Extra Gemini fields reach the body two ways, merged by ``merge_extra`` (``core/canonical.py``):
+the provider's ``options.extra_body``, then the side fields of a Gemini client
+(``safetySettings``, ``cachedContent``, ``generationConfig.seed``, ...). A top-level key is set; a mapping under a
 key that is a mapping here too (``generationConfig``, ``toolConfig``) is merged key by key,
 the extra value winning; anything else replaces ccrelay's value: a Gemini client whose tools
 hold what canonical tools cannot (``googleSearch``, a function's ``behavior``) sends its whole
@@ -48,9 +48,15 @@ hold what canonical tools cannot (``googleSearch``, a function's ``behavior``) s
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.canonical import (
+    budget_effort,
+    nearest_effort,
+    output_format,
+    reject_hosted,
+    system_text,
+)
 from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.jsonutil import dumps_str
 from ccrelay.core.profiles import ModelProfile
@@ -63,7 +69,6 @@ from .schema import json_schema, sanitise
 
 log = logging.getLogger("ccrelay.gemini")
 
-_BILLING_PREFIX = "x-anthropic-billing-header:"
 _MAX_STOPS = 5
 _TOOL_CHOICE = {"auto": "AUTO", "any": "ANY", "none": "NONE", "tool": "ANY"}
 _EFFORT_BUDGET = {"minimal": 512, "low": 1_024, "medium": 8_192, "high": 24_576}
@@ -80,14 +85,12 @@ def build_body(
     req: CanonicalRequest, profile: ModelProfile, provider: str
 ) -> tuple[dict[str, Any], dict[str, KeyMap]]:
     """The ``generateContent`` body and the property renames per sent function name."""
-    for key in ("container", "mcp_servers"):
-        if req.get(key):
-            raise Unsupported(f"{key}: Anthropic-hosted feature; Gemini has no equivalent")
+    reject_hosted(req, "Gemini has no equivalent")
     body: dict[str, Any] = {}
     keymaps: dict[str, KeyMap] = {}
     tools = _tools(req, profile, provider, keymaps)
     body["contents"] = to_contents(req.get("messages") or [], keymaps)
-    system = _system_text(req.get("system"))
+    system = system_text(req.get("system"))
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if tools:
@@ -99,30 +102,6 @@ def build_body(
     if config:
         body["generationConfig"] = config
     return body, keymaps
-
-
-def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merge ``extra`` into ``body`` (module docstring: mappings merged key by key, anything
-    else set)."""
-    for key, value in extra.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            body[key] = {**current, **value}
-        else:
-            body[key] = value
-
-
-def _system_text(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    texts = []
-    for i, block in enumerate(system or ()):
-        if block.get("type") != "text":
-            raise InvalidRequest(f"system[{i}]: only text blocks are allowed in system")
-        text = block.get("text") or ""
-        if text and not text.startswith(_BILLING_PREFIX):
-            texts.append(text)
-    return "\n\n".join(texts)
 
 
 # --- tools --------------------------------------------------------------------------------
@@ -221,10 +200,8 @@ def _generation_config(req: CanonicalRequest, profile: ModelProfile) -> dict[str
     thinking = _thinking(req, profile)
     if thinking:
         config["thinkingConfig"] = thinking
-    fmt = (req.get("output_config") or {}).get("format")
-    if fmt:
-        if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-            raise Unsupported("output_config.format: only {type: json_schema, schema} is supported")
+    fmt = output_format(req)
+    if fmt is not None:
         config["responseMimeType"] = "application/json"
         if profile.json_schema_tools:
             config["responseJsonSchema"] = fmt["schema"]
@@ -275,7 +252,7 @@ def _level_for(budget: Any, effort: Any) -> str | None:
             return str(effort)
         raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
     if isinstance(budget, int):
-        return "low" if budget < 4_096 else "medium" if budget < 16_384 else "high"
+        return budget_effort(budget)
     return None
 
 
@@ -287,5 +264,4 @@ def _nearest(wanted: str, levels: tuple[str, ...]) -> str:
     known = [lv for lv in levels if lv in _LEVELS]
     if not known:
         return levels[-1]
-    rank = _LEVELS.index(wanted)
-    return min(known, key=lambda lv: (abs(_LEVELS.index(lv) - rank), -_LEVELS.index(lv)))
+    return nearest_effort(wanted, known, _LEVELS)

@@ -30,12 +30,12 @@ usageMetadata                 input = promptTokenCount + toolUsePromptTokenCount
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccrelay.core import signatures
+from ccrelay.core.answer import canonical_response
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.types import CanonicalResponse, Usage
 
@@ -57,10 +57,6 @@ class Names:
 
     tools: Mapping[str, str] = field(default_factory=dict)
     keys: Mapping[str, KeyMap] = field(default_factory=dict)
-
-
-def message_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
 
 
 def usage_from(meta: Any) -> Usage:
@@ -191,16 +187,7 @@ def to_canonical(
                 f"(finishReason {finish!r}{', ' + message if message else ''})",
                 retryable=True,
             )
-    return {
-        "id": message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": client_model,
-        "content": content,  # type: ignore[typeddict-item]
-        "stop_reason": reason,  # type: ignore[typeddict-item]
-        "stop_sequence": None,
-        "usage": usage_from(body.get("usageMetadata")),
-    }
+    return canonical_response(client_model, content, reason, usage_from(body.get("usageMetadata")))
 
 
 def _add_part(

@@ -28,8 +28,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ccrelay.core import signatures
+from ccrelay.core.answer import BlockEvents, opening_usage
 from ccrelay.core.errors import RelayError
-from ccrelay.core.jsonutil import JSONDecodeError, dumps_str, loads
+from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.types import CanonicalEvent
 
@@ -41,7 +42,6 @@ from .response import (
     blocked_note,
     code_text,
     first_candidate,
-    message_id,
     refusal_note,
     stop_reason,
     tool_use,
@@ -81,24 +81,23 @@ def convert_stream(
     yield from out
 
 
-class _State:
+class _State(BlockEvents):
     def __init__(self, client_model: str, request_id: str, names: Names, provider: str) -> None:
-        self.client_model = client_model
+        super().__init__(client_model)
         self.names = names
         self.provider = provider
         self.seed = request_id
         self.seeded = False
-        self.out: list[CanonicalEvent] = []
-        self.started = False
-        self.index = -1
-        self.open: str | None = None  # "text" | "thinking"
         self.calls = 0
         self.visible = False
         self.usage: Any = None
-        self.finish: Any = None
+        self.finish_reason: Any = None
         self.message = ""
         self.blocked: str | None = None
         self.pending: str | None = None  # the signature of an empty text part
+
+    def opening(self) -> dict[str, Any]:
+        return opening_usage(usage_from(self.usage))
 
     def feed(self, chunk: dict[str, Any]) -> None:
         if chunk.get("usageMetadata"):
@@ -116,7 +115,7 @@ class _State:
             if isinstance(part, dict):
                 self._part(part)
         if finish:
-            self.finish = finish
+            self.finish_reason = finish
             self.message = str(candidate.get("finishMessage") or "")
 
     # --- parts ----------------------------------------------------------------------------
@@ -136,12 +135,12 @@ class _State:
             self.pending = None
         if part.get("thought") and isinstance(text, str):
             if self.open != "thinking":
-                self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+                self.start_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
             if text:
-                self._delta({"type": "thinking_delta", "thinking": text})
+                self.thinking(text)
             if sig:
-                self._delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
-                self._close()
+                self.delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
+                self.stop_block()
             return
         if sig:
             self._signature(sig)
@@ -149,92 +148,41 @@ class _State:
             block = tool_use(call, f"{self.seed}:{self.calls}", self.names)
             self.calls += 1
             self.visible = True
-            args = block["input"]
-            self._open("tool_use", {**block, "input": {}})
-            self._delta({"type": "input_json_delta", "partial_json": dumps_str(args)})
-            self._close()
+            self.tool_use(block)
             return
         if not isinstance(text, str):
             text = code_text(part)
         if text:
-            if self.open != "text":
-                self._open("text", {"type": "text", "text": ""})
             self.visible = True
-            self._delta({"type": "text_delta", "text": text})
+            self.text(text)
 
     def _signature(self, sig: str) -> None:
         """A signature-only thinking block (it signs the block after it)."""
-        self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-        self._delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
-        self._close()
-
-    # --- blocks ---------------------------------------------------------------------------
-
-    def _start(self) -> None:
-        self.started = True
-        usage = usage_from(self.usage)
-        self.out.insert(0, {
-            "type": "message_start",
-            "message": {
-                "id": message_id(), "type": "message", "role": "assistant",
-                "model": self.client_model, "content": [], "stop_reason": None,
-                "stop_sequence": None,
-                "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 0,
-                          "cache_creation_input_tokens": 0,
-                          "cache_read_input_tokens": usage.get("cache_read_input_tokens", 0)},
-            },
-        })  # fmt: skip
-
-    def _open(self, kind: str, block: dict[str, Any]) -> None:
-        self._close()
-        if not self.started:
-            self._start()
-        self.index += 1
-        self.open = kind
-        self.out.append(
-            {"type": "content_block_start", "index": self.index, "content_block": block}
-        )
-
-    def _delta(self, delta: dict[str, Any]) -> None:
-        self.out.append({"type": "content_block_delta", "index": self.index, "delta": delta})
-
-    def _close(self) -> None:
-        if self.open is not None:
-            self.out.append({"type": "content_block_stop", "index": self.index})
-            self.open = None
+        self.start_block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        self.delta({"type": "signature_delta", "signature": signatures.tag(ORIGIN, sig)})
+        self.stop_block()
 
     # --- end ------------------------------------------------------------------------------
 
     def finalise(self) -> None:
-        if self.blocked is not None and self.finish is None and not self.visible:
+        if self.blocked is not None and self.finish_reason is None and not self.visible:
             reason = "refusal"
-            self._open("text", {"type": "text", "text": ""})
-            self._delta({"type": "text_delta", "text": self.blocked})
-        elif self.finish is None:
+            self.text(self.blocked)
+        elif self.finish_reason is None:
             raise RelayError(
                 502,
                 f"provider {self.provider}: Gemini's stream ended before a finishReason; "
                 "the answer is incomplete, send the request again",
             )
         else:
-            reason = stop_reason(self.finish, self.calls > 0, self.message, self.provider)
+            reason = stop_reason(self.finish_reason, self.calls > 0, self.message, self.provider)
             if reason == "refusal" and not self.visible:
-                self._open("text", {"type": "text", "text": ""})
-                self._delta({"type": "text_delta",
-                             "text": refusal_note(str(self.finish), self.message)})  # fmt: skip
+                self.text(refusal_note(str(self.finish_reason), self.message))
             elif reason == "end_turn" and not self.visible:
                 raise RelayError(
                     502,
                     f"provider {self.provider}: Gemini's stream carried no content "
-                    f"(finishReason {self.finish!r})",
+                    f"(finishReason {self.finish_reason!r})",
                     retryable=True,
                 )
-        self._close()
-        if not self.started:
-            self._start()
-        self.out.append({
-            "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": None},
-            "usage": dict(usage_from(self.usage)),
-        })  # fmt: skip
-        self.out.append({"type": "message_stop"})
+        self.finish(reason, dict(usage_from(self.usage)))

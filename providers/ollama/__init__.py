@@ -24,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
+from ccrelay.core.canonical import merge_extra
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import RelayError
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.provider import Provider, RequestContext, SSEEvent, UpstreamRequest
 from ccrelay.core.types import CanonicalEvent, CanonicalRequest, CanonicalResponse
 
-from .request import build_body, check_fits, merge_extra
+from .request import build_body, check_fits
 from .response import convert_stream, error_from, to_canonical
 
 

@@ -29,17 +29,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from ccrelay.core.canonical import (
+    NOT_EXECUTED,
+    document_text,
+    error_text,
+    orphan_text,
+    system_text,
+    text_only,
+)
 from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.types import CanonicalRequest
 
-_BILLING_PREFIX = "x-anthropic-billing-header:"
-_NOT_EXECUTED = "Error: tool call was not executed (no result in the conversation)"
+_NOT_EXECUTED = f"Error: {NOT_EXECUTED}"
 
 
 def to_messages(req: CanonicalRequest) -> list[dict[str, Any]]:
     """Ollama messages for ``req`` (module table)."""
     out: list[dict[str, Any]] = []
-    system = _system_text(req.get("system"))
+    system = system_text(req.get("system"))
     if system:
         out.append({"role": "system", "content": system})
     names: dict[str, str] = {}  # tool_use id -> tool name
@@ -59,7 +66,7 @@ def to_messages(req: CanonicalRequest) -> list[dict[str, Any]]:
         elif role == "system":
             _answer_missing(out, pending, names)
             pending = []
-            text = _text(content, where, system_only=True)[0]
+            text = text_only(content, where)
             if text:
                 note = f"<system-reminder>\n{text}\n</system-reminder>"
                 last = out[-1] if out else None
@@ -71,19 +78,6 @@ def to_messages(req: CanonicalRequest) -> list[dict[str, Any]]:
             raise InvalidRequest(f"{where}.role: expected user, assistant or system")
     _answer_missing(out, pending, names)
     return out
-
-
-def _system_text(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    texts = []
-    for i, block in enumerate(system or ()):
-        if block.get("type") != "text":
-            raise InvalidRequest(f"system[{i}]: only text blocks are allowed in system")
-        text = block.get("text") or ""
-        if text and not text.startswith(_BILLING_PREFIX):
-            texts.append(text)
-    return "\n\n".join(texts)
 
 
 def _answer_missing(out: list[dict[str, Any]], pending: list[str], names: dict[str, str]) -> None:
@@ -110,7 +104,7 @@ def _user(
             if tool_id in pending and tool_id not in results:
                 results[tool_id] = (text, images)
             else:
-                orphans.append(f"Result of tool call {tool_id}: {text}")
+                orphans.append(orphan_text(tool_id, text))
         else:
             others.append(block)
     follow_images: list[str] = []
@@ -130,7 +124,7 @@ def _user(
         out.append(msg)
 
 
-def _text(blocks: Any, where: str, system_only: bool = False) -> tuple[str, list[str]]:
+def _text(blocks: Any, where: str) -> tuple[str, list[str]]:
     """(joined text, base64 images) of a content value."""
     if isinstance(blocks, str):
         return blocks, []
@@ -142,8 +136,6 @@ def _text(blocks: Any, where: str, system_only: bool = False) -> tuple[str, list
         if kind == "text":
             if block.get("text"):
                 texts.append(block["text"])
-        elif system_only:
-            raise Unsupported(f"{at}: a system message can only hold text")
         elif kind == "image":
             images.append(_image(block, at))
         elif kind == "document":
@@ -164,21 +156,11 @@ def _image(block: dict[str, Any], where: str) -> str:
 
 
 def _document(block: dict[str, Any], where: str) -> str:
-    source = block.get("source") or {}
-    kind = source.get("type")
-    if kind == "text":
-        text = str(source.get("data") or "")
-    elif kind == "content":
-        inner = source.get("content")
-        text = (
-            inner
-            if isinstance(inner, str)
-            else "\n".join(p.get("text", "") for p in inner or () if p.get("type") == "text")
-        )
-    else:
+    text = document_text(block)
+    if text is None:
+        kind = (block.get("source") or {}).get("type")
         raise Unsupported(f"{where}: Ollama reads no {kind!r} documents (PDFs); send text")
-    title = block.get("title")
-    return f"{title}\n\n{text}" if title else text
+    return text
 
 
 def _result(block: dict[str, Any], where: str) -> tuple[str, list[str]]:
@@ -197,8 +179,8 @@ def _result(block: dict[str, Any], where: str) -> tuple[str, list[str]]:
         text, images = _text(parts, where)
     else:
         text, images = (content if isinstance(content, str) else ""), []
-    if block.get("is_error") and not text.lower().startswith("error"):
-        text = f"Error: {text}" if text else "Error: the tool failed without output"
+    if block.get("is_error"):
+        text = error_text(text)
     return text, images
 
 

@@ -43,6 +43,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.canonical import (
+    budget_effort,
+    nearest_effort,
+    output_format,
+    reject_hosted,
+)
 from ccrelay.core.errors import ErrorKind, InvalidRequest, RelayError, Unsupported
 from ccrelay.core.profiles import ModelProfile
 from ccrelay.core.tokens import estimate_input_tokens
@@ -63,9 +69,7 @@ def build_body(
     provider: str,
 ) -> tuple[dict[str, Any], int]:  # fmt: skip
     """The ``/api/chat`` body for ``req`` (module table) and the prompt's estimated size."""
-    for key in ("container", "mcp_servers"):
-        if req.get(key):
-            raise Unsupported(f"{key}: Anthropic-hosted feature; Ollama has no equivalent")
+    reject_hosted(req, "Ollama has no equivalent")
     body: dict[str, Any] = {
         "model": model,
         "messages": to_messages(req),
@@ -75,10 +79,8 @@ def build_body(
     think = _think(req, profile)
     if think is not None:
         body["think"] = think
-    fmt = (req.get("output_config") or {}).get("format")
-    if fmt:
-        if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-            raise Unsupported("output_config.format: only {type: json_schema, schema} is supported")
+    fmt = output_format(req)
+    if fmt is not None:
         body["format"] = fmt["schema"]
     opts: dict[str, Any] = {}
     max_tokens = req.get("max_tokens")
@@ -97,16 +99,6 @@ def build_body(
     if options.get("keep_alive") is not None:
         body["keep_alive"] = options["keep_alive"]
     return body, prompt
-
-
-def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Merge ``extra`` into ``body``: keys set, ``options`` (any mapping) merged key by key."""
-    for key, value in extra.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            body[key] = {**current, **value}
-        else:
-            body[key] = value
 
 
 # --- context size -------------------------------------------------------------------------
@@ -204,10 +196,7 @@ def _think(req: CanonicalRequest, profile: ModelProfile) -> bool | str | None:
     elif effort == "minimal":
         wanted = "low"
     elif isinstance(budget, int):
-        wanted = "low" if budget < 4_096 else "medium" if budget < 16_384 else "high"
+        wanted = budget_effort(budget)
     else:
         wanted = "medium"
-    if wanted in levels:
-        return wanted
-    rank = _EFFORTS.index(wanted)
-    return min(levels, key=lambda lv: (abs(_EFFORTS.index(lv) - rank), -_EFFORTS.index(lv)))
+    return nearest_effort(wanted, levels, _EFFORTS)

@@ -27,17 +27,14 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ccrelay.core.answer import BlockEvents, canonical_response
 from ccrelay.core.errors import ErrorKind, RelayError, context_length_error, kind_for_status
-from ccrelay.core.jsonutil import JSONDecodeError, dumps_str, loads
+from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.types import CanonicalEvent, CanonicalResponse, Usage
 
 _LEGAL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _NOT_FOUND = re.compile(r'model "?([^"]+?)"? not found')
-
-
-def message_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
 
 
 def call_id(given: Any, seed: str) -> str:
@@ -109,16 +106,7 @@ def to_canonical(body: Any, client_model: str, provider: str) -> CanonicalRespon
         raise RelayError(
             502, f"provider {provider}: Ollama answered with no content", retryable=True
         )
-    return {
-        "id": message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": client_model,
-        "content": content,  # type: ignore[typeddict-item]
-        "stop_reason": reason,  # type: ignore[typeddict-item]
-        "stop_sequence": None,
-        "usage": usage_from(body),
-    }
+    return canonical_response(client_model, content, reason, usage_from(body))
 
 
 def error_from(status: int, body: Any, headers: Mapping[str, str]) -> RelayError:
@@ -177,14 +165,10 @@ def convert_stream(
     yield from out
 
 
-class _State:
+class _State(BlockEvents):
     def __init__(self, client_model: str, provider: str) -> None:
-        self.client_model = client_model
+        super().__init__(client_model)
         self.provider = provider
-        self.out: list[CanonicalEvent] = []
-        self.started = False
-        self.index = -1
-        self.open: str | None = None
         self.held = ""  # whitespace waiting for real text
         self.calls = 0
         self.text_seen = False
@@ -199,9 +183,7 @@ class _State:
         if isinstance(msg, dict):
             thinking = msg.get("thinking")
             if isinstance(thinking, str) and thinking:
-                if self.open != "thinking":
-                    self._open("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-                self._delta({"type": "thinking_delta", "thinking": thinking})
+                self.thinking(thinking)
             text = msg.get("content")
             if isinstance(text, str) and text:
                 self._text(text)
@@ -211,10 +193,7 @@ class _State:
                     continue
                 self.calls += 1
                 self.held = ""
-                args = block["input"]
-                self._open("tool_use", {**block, "input": {}})
-                self._delta({"type": "input_json_delta", "partial_json": dumps_str(args)})
-                self._close()
+                self.tool_use(block)
         if line.get("done"):
             self.done = True
             self.final = line
@@ -225,38 +204,8 @@ class _State:
                 self.held += text
                 return
             text, self.held = self.held + text, ""
-            self._open("text", {"type": "text", "text": ""})
             self.text_seen = True
-        self._delta({"type": "text_delta", "text": text})
-
-    def _start(self) -> None:
-        self.started = True
-        self.out.insert(0, {
-            "type": "message_start",
-            "message": {
-                "id": message_id(), "type": "message", "role": "assistant",
-                "model": self.client_model, "content": [], "stop_reason": None,
-                "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0},
-            },
-        })  # fmt: skip
-
-    def _open(self, kind: str, block: dict[str, Any]) -> None:
-        self._close()
-        if not self.started:
-            self._start()
-        self.index += 1
-        self.open = kind
-        self.out.append(
-            {"type": "content_block_start", "index": self.index, "content_block": block}
-        )
-
-    def _delta(self, delta: dict[str, Any]) -> None:
-        self.out.append({"type": "content_block_delta", "index": self.index, "delta": delta})
-
-    def _close(self) -> None:
-        if self.open is not None:
-            self.out.append({"type": "content_block_stop", "index": self.index})
-            self.open = None
+        self.text(text)
 
     def finalise(self) -> None:
         if not self.done:
@@ -271,12 +220,4 @@ class _State:
                 502, f"provider {self.provider}: Ollama's stream carried no content",
                 retryable=True,
             )  # fmt: skip
-        self._close()
-        if not self.started:
-            self._start()
-        self.out.append({
-            "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": None},
-            "usage": dict(usage_from(self.final)),
-        })  # fmt: skip
-        self.out.append({"type": "message_stop"})
+        self.finish(reason, dict(usage_from(self.final)))

@@ -3,6 +3,8 @@
 The table is deliberately small: it covers the model families whose limits or parameter rules
 make a plain request fail (OpenAI reasoning models, small output caps). Anything not listed
 is sent as the client asked, and ``providers.<name>.options`` overrides any row.
+``reasoning_effort`` picks the effort a request asks for among those a model takes (the
+openai and responses strategies both send one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ccrelay.core.canonical import budget_effort, nearest_effort
+from ccrelay.core.errors import InvalidRequest
 from ccrelay.core.options import check_option
 
 EFFORTS = ("minimal", "low", "medium", "high", "xhigh")
@@ -149,3 +153,29 @@ def resolve(model: str, options: Mapping[str, Any], max_output: int | None = Non
         structured_output=options.get("structured_output", "json_schema"),
         extra_body=options.get("extra_body"),
     )
+
+
+def reasoning_effort(
+    req: Mapping[str, Any], allowed: tuple[str, ...], *, off_is_lowest: bool = False
+) -> str | None:
+    """The reasoning effort ``req`` asks for, as the nearest value in ``allowed`` (the model's):
+    ``output_config.effort`` (``max`` -> ``xhigh``), else a thinking budget (below 4096 low,
+    below 16384 medium, else high); with ``off_is_lowest``, thinking disabled asks for the
+    lowest. None when the model takes no effort or the request asks for none.
+    (Used by the openai and responses strategies.)"""
+    if not allowed:
+        return None
+    effort = (req.get("output_config") or {}).get("effort")
+    thinking = req.get("thinking") or {}
+    budget = thinking.get("budget_tokens")
+    if isinstance(effort, str):
+        wanted = "xhigh" if effort == "max" else effort
+        if wanted not in EFFORTS:
+            raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
+    elif thinking.get("type") == "enabled" and isinstance(budget, int):
+        wanted = budget_effort(budget)
+    elif off_is_lowest and thinking.get("type") == "disabled":
+        return min(allowed, key=EFFORTS.index)
+    else:
+        return None
+    return nearest_effort(wanted, allowed, EFFORTS)

@@ -88,21 +88,28 @@ side tools, images        C  ``strict`` and extra keys of a tool; ``detail`` of 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.canonical import (
+    NOT_EXECUTED,
+    hashed_user,
+    orphan_text,
+    output_format,
+    reject_hosted,
+    system_text,
+    text_only,
+)
 from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.jsonutil import dumps_str
 from ccrelay.core.types import CanonicalRequest
 
-from .capabilities import EFFORTS, Options
+from .capabilities import Options, reasoning_effort
 from .content import document_part, image_part, result_content
 from .names import tool_id_out, tool_name_out
 
-_BILLING_PREFIX = "x-anthropic-billing-header:"
 _TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
-_NOT_EXECUTED = "Error: tool call was not executed (no result in the conversation)"
+_NOT_EXECUTED = f"Error: {NOT_EXECUTED}"
 _NO_SIDE: Mapping[str, Any] = {}
 
 
@@ -118,11 +125,7 @@ def build_body(
     :param side: the side field of an ``openai_chat`` client (empty for any other).
     """
     side = side or _NO_SIDE
-    for key in ("container", "mcp_servers"):
-        if req.get(key):
-            raise Unsupported(
-                f"{key}: Anthropic-hosted feature; OpenAI-compatible upstreams lack it"
-            )
+    reject_hosted(req, "OpenAI-compatible upstreams lack it")
     caps = opts.caps
     stream = bool(req.get("stream"))
     body: dict[str, Any] = {
@@ -152,10 +155,10 @@ def build_body(
             )
         body["stop"] = list(stops)
     _tools(req, body, side.get("tools") or _NO_SIDE)
-    user_id = (req.get("metadata") or {}).get("user_id")
-    if opts.send_user and isinstance(user_id, str) and user_id:
-        body["user"] = hashlib.blake2b(user_id.encode(), digest_size=16).hexdigest()
-    effort = _effort(req, caps.efforts)
+    user = hashed_user(req) if opts.send_user else None
+    if user:
+        body["user"] = user
+    effort = reasoning_effort(req, caps.efforts)
     if effort:
         body["reasoning_effort"] = effort
     _output_format(req, body, opts)
@@ -174,7 +177,7 @@ def _messages(
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     extras = side.get("messages") or _NO_SIDE
-    system = _system_text(req.get("system"))
+    system = system_text(req.get("system"))
     if system:
         out.append({"role": "system", "content": system, **extras.get("system", _NO_SIDE)})
     pending: dict[str, None] = {}  # calls of the last assistant turn not yet answered, in order
@@ -194,7 +197,7 @@ def _messages(
         elif role == "system":
             _answer_missing(out, pending)
             pending = {}
-            text = _text_only(content, f"messages[{i}]")
+            text = text_only(content, f"messages[{i}]")
             if text:
                 out.append({"role": "system", "content": text})
         else:
@@ -212,33 +215,6 @@ def _answer_missing(out: list[dict[str, Any]], pending: dict[str, None]) -> None
     for tool_id in pending:
         out.append({"role": "tool", "tool_call_id": tool_id, "content": _NOT_EXECUTED})
     pending.clear()
-
-
-def _system_text(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    if not system:
-        return ""
-    texts = []
-    for i, block in enumerate(system):
-        if block.get("type") != "text":
-            raise InvalidRequest(f"system[{i}]: only text blocks are allowed in system")
-        text = block.get("text") or ""
-        if text and not text.startswith(_BILLING_PREFIX):
-            texts.append(text)
-    return "\n\n".join(texts)
-
-
-def _text_only(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    texts = []
-    for j, block in enumerate(content or ()):
-        if block.get("type") != "text":
-            raise Unsupported(f"{where}.content[{j}]: a system message can only hold text")
-        if block.get("text"):
-            texts.append(block["text"])
-    return "\n\n".join(texts)
 
 
 def _user(
@@ -288,7 +264,7 @@ def _user(
                 if extra:
                     out[-1].update(extra)
             else:
-                follow.append({"type": "text", "text": f"Result of tool call {ids[k]}: {text}"})
+                follow.append({"type": "text", "text": orphan_text(ids[k], text)})
             if images:
                 follow.append({"type": "text", "text": f"Images returned by tool call {ids[k]}:"})
                 follow.extend(images)
@@ -398,33 +374,10 @@ def _tools(req: CanonicalRequest, body: dict[str, Any], side: Mapping[str, Any])
         body["parallel_tool_calls"] = False
 
 
-def _effort(req: CanonicalRequest, allowed: tuple[str, ...]) -> str | None:
-    if not allowed:
-        return None
-    effort = (req.get("output_config") or {}).get("effort")
-    thinking = req.get("thinking") or {}
-    budget = thinking.get("budget_tokens")
-    if isinstance(effort, str):
-        wanted = "xhigh" if effort == "max" else effort
-        if wanted not in EFFORTS:
-            raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
-    elif thinking.get("type") == "enabled" and isinstance(budget, int):
-        wanted = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-    else:
-        return None
-    if wanted in allowed:
-        return wanted
-    rank = EFFORTS.index(wanted)
-    # nearest accepted value; on a tie the higher one (the client asked for more, not less)
-    return min(allowed, key=lambda e: (abs(EFFORTS.index(e) - rank), -EFFORTS.index(e)))
-
-
 def _output_format(req: CanonicalRequest, body: dict[str, Any], opts: Options) -> None:
-    fmt = (req.get("output_config") or {}).get("format")
-    if not fmt:
+    fmt = output_format(req)
+    if fmt is None:
         return
-    if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-        raise Unsupported("output_config.format: only {type: json_schema, schema} is supported")
     if opts.structured_output == "json_schema":
         body["response_format"] = {
             "type": "json_schema",

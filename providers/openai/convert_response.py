@@ -18,10 +18,10 @@ usage                           input = prompt - cached, cache_read = cached
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.answer import canonical_response
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.types import CanonicalResponse, ContentBlock, Usage
@@ -41,10 +41,6 @@ STOP_REASONS = {
 }
 # DeepSeek ends a generation it could not finish with this reason: an upstream failure.
 OVERLOADED_REASONS = frozenset({"insufficient_system_resource"})
-
-
-def message_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
 
 
 def usage_from(raw: Any) -> Usage:
@@ -151,16 +147,7 @@ def to_canonical(
         raise upstream_fault(
             f"upstream answer had no content and no tool calls (finish_reason={finish!r})"
         )
-    return {
-        "id": message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": client_model,
-        "content": content,
-        "stop_reason": reason,  # type: ignore[typeddict-item]
-        "stop_sequence": None,
-        "usage": usage_from(body.get("usage")),
-    }
+    return canonical_response(client_model, content, reason, usage_from(body.get("usage")))
 
 
 def _text_of(content: Any) -> str:

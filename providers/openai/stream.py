@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ccrelay.core.answer import message_end, message_start, opening_usage
 from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.types import CanonicalEvent
 
 from .convert_response import (
     OVERLOADED_REASONS,
-    message_id,
     parse_arguments,
     stop_reason,
     usage_from,
@@ -146,20 +146,7 @@ class _State:
 
     def _start(self) -> None:
         self.started = True
-        usage = usage_from(self.usage)
-        self.out.append({
-            "type": "message_start",
-            "message": {
-                "id": message_id(), "type": "message", "role": "assistant",
-                "model": self.client_model, "content": [], "stop_reason": None,
-                "stop_sequence": None,
-                "usage": {
-                    "input_tokens": usage["input_tokens"], "output_tokens": 0,
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": usage.get("cache_read_input_tokens", 0),
-                },
-            },
-        })  # fmt: skip
+        self.out.append(message_start(self.client_model, opening_usage(usage_from(self.usage))))
 
     def _prose(self, kind: str, text: str) -> None:
         if self.open == kind:
@@ -313,9 +300,4 @@ class _State:
         usage: dict[str, Any] = {"output_tokens": 0}
         if self.usage:
             usage = dict(usage_from(self.usage))
-        self.out.append({
-            "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": None},
-            "usage": usage,
-        })  # fmt: skip
-        self.out.append({"type": "message_stop"})
+        self.out.extend(message_end(reason, usage))

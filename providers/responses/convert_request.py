@@ -73,23 +73,34 @@ container, mcp_servers    R  Anthropic-hosted features
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from ccrelay.core.canonical import (
+    EMPTY_RESULT,
+    NOT_EXECUTED,
+    document_text,
+    error_text,
+    hashed_user,
+    image_url,
+    orphan_text,
+    output_format,
+    reject_hosted,
+    system_text,
+    text_only,
+    tool_result_content,
+)
 from ccrelay.core.errors import InvalidRequest, Unsupported
 from ccrelay.core.jsonutil import dumps_str
 from ccrelay.core.types import CanonicalRequest
-from ccrelay.providers.openai.capabilities import EFFORTS
+from ccrelay.providers.openai.capabilities import reasoning_effort
 from ccrelay.providers.openai.names import tool_id_out, tool_name_out
 
 from .options import Options
 from .reasoning import replay_item
 
 MIN_OUTPUT_TOKENS = 16  # the API rejects less ("Expected a value >= 16")
-_BILLING_PREFIX = "x-anthropic-billing-header:"
 _TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
-_NOT_EXECUTED = "Error: tool call was not executed (no result in the conversation)"
-_EMPTY_RESULT = "(no output)"
+_NOT_EXECUTED = f"Error: {NOT_EXECUTED}"
 
 
 def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) -> dict[str, Any]:
@@ -97,9 +108,7 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) ->
 
     :param source: this upstream's identity for reasoning replay (``reasoning.source_of``).
     """
-    for key in ("container", "mcp_servers"):
-        if req.get(key):
-            raise Unsupported(f"{key}: Anthropic-hosted feature; Responses upstreams lack it")
+    reject_hosted(req, "Responses upstreams lack it")
     if req.get("stop_sequences"):
         raise Unsupported(
             "stop_sequences: the OpenAI Responses API has no stop parameter; remove them or "
@@ -108,7 +117,7 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) ->
         )
     stream = bool(req.get("stream"))
     body: dict[str, Any] = {"model": model}
-    instructions = _system_text(req.get("system"))
+    instructions = system_text(req.get("system"))
     if instructions:
         body["instructions"] = instructions
     body["input"] = _input(req, source)
@@ -126,7 +135,7 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) ->
     _tools(req, body)
     if opts.efforts:
         reasoning: dict[str, Any] = {}
-        effort = _effort(req, opts.efforts)
+        effort = reasoning_effort(req, opts.efforts, off_is_lowest=True)
         if effort:
             reasoning["effort"] = effort
         if opts.summary:
@@ -135,9 +144,9 @@ def build_body(req: CanonicalRequest, model: str, opts: Options, source: str) ->
             body["reasoning"] = reasoning
         body["include"] = ["reasoning.encrypted_content"]
     _output_format(req, body)
-    user_id = (req.get("metadata") or {}).get("user_id")
-    if opts.send_user and isinstance(user_id, str) and user_id:
-        body["safety_identifier"] = hashlib.blake2b(user_id.encode(), digest_size=16).hexdigest()
+    user = hashed_user(req) if opts.send_user else None
+    if user:
+        body["safety_identifier"] = user
     if opts.extra_body:
         body.update(opts.extra_body)
     return body
@@ -162,7 +171,7 @@ def _input(req: CanonicalRequest, source: str) -> list[dict[str, Any]]:
         elif role == "system":
             _answer_missing(out, pending)
             pending = {}
-            text = _text_only(content, where)
+            text = text_only(content, where)
             if text:
                 out.append(_message("system", [{"type": "input_text", "text": text}]))
         else:
@@ -179,31 +188,6 @@ def _answer_missing(out: list[dict[str, Any]], pending: dict[str, None]) -> None
     for call_id in pending:
         out.append({"type": "function_call_output", "call_id": call_id, "output": _NOT_EXECUTED})
     pending.clear()
-
-
-def _system_text(system: Any) -> str:
-    if isinstance(system, str):
-        return system
-    texts = []
-    for i, block in enumerate(system or ()):
-        if block.get("type") != "text":
-            raise InvalidRequest(f"system[{i}]: only text blocks are allowed in system")
-        text = block.get("text") or ""
-        if text and not text.startswith(_BILLING_PREFIX):
-            texts.append(text)
-    return "\n\n".join(texts)
-
-
-def _text_only(content: Any, where: str) -> str:
-    if isinstance(content, str):
-        return content
-    texts = []
-    for j, block in enumerate(content or ()):
-        if block.get("type") != "text":
-            raise Unsupported(f"{where}.content[{j}]: a system message can only hold text")
-        if block.get("text"):
-            texts.append(block["text"])
-    return "\n\n".join(texts)
 
 
 def _user(content: Any, out: list[dict[str, Any]], pending: dict[str, None], where: str) -> None:
@@ -226,7 +210,7 @@ def _user(content: Any, out: list[dict[str, Any]], pending: dict[str, None], whe
                 out.append({"type": "function_call_output", "call_id": call_id, "output": output})
             else:  # an orphan output is a 400 upstream: keep what it says as text
                 text = output if isinstance(output, str) else _parts_text(output)
-                label = f"Result of tool call {block.get('tool_use_id')}: {text}"
+                label = orphan_text(str(block.get("tool_use_id")), text)
                 parts.append({"type": "input_text", "text": label})
         elif kind == "text":
             if block.get("text"):
@@ -297,36 +281,19 @@ def _output_text(text: str) -> dict[str, Any]:
 
 def _result_output(block: dict[str, Any], where: str) -> str | list[dict[str, Any]]:
     """A tool result as the output text, or as parts when it holds images or files."""
-    content = block.get("content")
-    texts: list[str] = []
-    media: list[dict[str, Any]] = []
-    if isinstance(content, str):
-        texts.append(content)
-    else:
-        for j, part in enumerate(content or ()):
-            kind = part.get("type")
-            at = f"{where}.content[{j}]"
-            if kind == "text":
-                texts.append(part.get("text") or "")
-            elif kind == "image":
-                media.append(_image(part, at))
-            elif kind == "document":
-                doc = _document(part, at)
-                if doc["type"] == "input_text":
-                    texts.append(doc["text"])
-                else:
-                    media.append(doc)
-            elif kind == "search_result":
-                inner = "\n".join(p.get("text", "") for p in part.get("content") or ())
-                texts.append(f"{part.get('title', '')} ({part.get('source', '')})\n{inner}")
-            else:
-                raise Unsupported(f"{at}: {kind!r} cannot go in a tool result")
-    text = "\n".join(t for t in texts if t)
-    if block.get("is_error") and not text.lower().startswith("error"):
-        text = f"Error: {text}" if text else "Error: the tool failed without output"
+    text, media = tool_result_content(block, where, _result_part)
+    if block.get("is_error"):
+        text = error_text(text)
     if not media:
-        return text or _EMPTY_RESULT
+        return text or EMPTY_RESULT
     return ([{"type": "input_text", "text": text}] if text else []) + media
+
+
+def _result_part(block: dict[str, Any], where: str) -> str | dict[str, Any]:
+    if block.get("type") == "image":
+        return _image(block, where)
+    doc = _document(block, where)
+    return doc["text"] if doc["type"] == "input_text" else doc
 
 
 def _parts_text(parts: list[dict[str, Any]]) -> str:
@@ -335,17 +302,7 @@ def _parts_text(parts: list[dict[str, Any]]) -> str:
 
 
 def _image(block: dict[str, Any], where: str) -> dict[str, Any]:
-    source = block.get("source") or {}
-    kind = source.get("type")
-    if kind == "base64":
-        if not source.get("data") or not source.get("media_type"):
-            raise InvalidRequest(f"{where}.source: base64 images need media_type and data")
-        url = f"data:{source['media_type']};base64,{source['data']}"
-    elif kind == "url" and source.get("url"):
-        url = source["url"]
-    else:
-        raise Unsupported(f"{where}.source.type {kind!r}: only base64 and url images can be sent")
-    return {"type": "input_image", "image_url": url, "detail": "auto"}
+    return {"type": "input_image", "image_url": image_url(block, where), "detail": "auto"}
 
 
 def _document(block: dict[str, Any], where: str) -> dict[str, Any]:
@@ -361,18 +318,10 @@ def _document(block: dict[str, Any], where: str) -> dict[str, Any]:
         }
     if kind == "url" and source.get("url"):
         return {"type": "input_file", "file_url": source["url"]}
-    if kind == "text":
-        text = source.get("data") or ""
-    elif kind == "content":
-        inner = source.get("content")
-        text = (
-            inner
-            if isinstance(inner, str)
-            else "\n".join(p.get("text", "") for p in inner or () if p.get("type") == "text")
-        )
-    else:
+    text = document_text(block)
+    if text is None:
         raise Unsupported(f"{where}.source.type {kind!r}: only base64, url, text and content")
-    return {"type": "input_text", "text": f"{title}\n\n{text}" if title else text}
+    return {"type": "input_text", "text": text}
 
 
 # --- tools, effort, output format ----------------------------------------------------------
@@ -413,33 +362,10 @@ def _tools(req: CanonicalRequest, body: dict[str, Any]) -> None:
         body["parallel_tool_calls"] = False
 
 
-def _effort(req: CanonicalRequest, allowed: tuple[str, ...]) -> str | None:
-    effort = (req.get("output_config") or {}).get("effort")
-    thinking = req.get("thinking") or {}
-    budget = thinking.get("budget_tokens")
-    if isinstance(effort, str):
-        wanted = "xhigh" if effort == "max" else effort
-        if wanted not in EFFORTS:
-            raise InvalidRequest(f"output_config.effort: unknown value {effort!r}")
-    elif thinking.get("type") == "enabled" and isinstance(budget, int):
-        wanted = "low" if budget < 4096 else "medium" if budget < 16384 else "high"
-    elif thinking.get("type") == "disabled":
-        return min(allowed, key=EFFORTS.index)
-    else:
-        return None
-    if wanted in allowed:
-        return wanted
-    rank = EFFORTS.index(wanted)
-    # nearest accepted value; on a tie the higher one (the client asked for more, not less)
-    return min(allowed, key=lambda e: (abs(EFFORTS.index(e) - rank), -EFFORTS.index(e)))
-
-
 def _output_format(req: CanonicalRequest, body: dict[str, Any]) -> None:
-    fmt = (req.get("output_config") or {}).get("format")
-    if not fmt:
+    fmt = output_format(req)
+    if fmt is None:
         return
-    if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-        raise Unsupported("output_config.format: only {type: json_schema, schema} is supported")
     body["text"] = {
         "format": {
             "type": "json_schema",

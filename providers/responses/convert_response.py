@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ccrelay.core.answer import canonical_response
 from ccrelay.core.errors import RelayError
 from ccrelay.core.types import CanonicalResponse, ContentBlock, ToolUseBlock
-from ccrelay.providers.openai.convert_response import message_id, parse_arguments
+from ccrelay.providers.openai.convert_response import parse_arguments
 from ccrelay.providers.openai.errors import stream_error, upstream_fault
 from ccrelay.providers.openai.names import tool_id_in
 
@@ -173,13 +174,4 @@ def to_canonical(
     reason = stop_reason(body, calls > 0, refused)
     if reason == "end_turn" and not any(b["type"] in ("text", "tool_use") for b in blocks):
         raise upstream_fault("upstream answer had no text and no function call")
-    return {
-        "id": message_id(),
-        "type": "message",
-        "role": "assistant",
-        "model": client_model,
-        "content": blocks,
-        "stop_reason": reason,  # type: ignore[typeddict-item]
-        "stop_sequence": None,
-        "usage": usage_from(body.get("usage")),  # type: ignore[typeddict-item]
-    }
+    return canonical_response(client_model, blocks, reason, usage_from(body.get("usage")))

@@ -31,10 +31,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ccrelay.core.answer import message_end, message_start, opening_usage
 from ccrelay.core.jsonutil import JSONDecodeError, dumps_str, loads
 from ccrelay.core.provider import SSEEvent
 from ccrelay.core.types import CanonicalEvent
-from ccrelay.providers.openai.convert_response import message_id, parse_arguments
+from ccrelay.providers.openai.convert_response import parse_arguments
 from ccrelay.providers.openai.errors import upstream_fault
 from ccrelay.providers.openai.names import tool_id_in
 
@@ -233,16 +234,9 @@ class _State:
 
     def _start(self) -> None:
         self.started = True
-        self.out.append({
-            "type": "message_start",
-            "message": {
-                "id": message_id(), "type": "message", "role": "assistant",
-                "model": self.client_model, "content": [], "stop_reason": None,
-                "stop_sequence": None,
-                "usage": {"input_tokens": 0, "output_tokens": 0,
-                          "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
-            },
-        })  # fmt: skip
+        # input usage is known only at the end
+        usage = opening_usage({"input_tokens": 0, "output_tokens": 0})
+        self.out.append(message_start(self.client_model, usage))
 
     def _open(self, item: _Item, block: dict[str, Any]) -> None:
         self._close()
@@ -332,12 +326,7 @@ class _State:
             reason = "max_tokens"  # arguments cut off by the token limit
         if reason == "end_turn" and not self.visible:
             raise upstream_fault("upstream stream carried no text and no function call")
-        self.out.append({
-            "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": None},
-            "usage": usage_from(response.get("usage")),
-        })  # fmt: skip
-        self.out.append({"type": "message_stop"})
+        self.out.extend(message_end(reason, usage_from(response.get("usage"))))
 
     def _replay_output(self, response: dict[str, Any]) -> None:
         blocks, _, refused = output_blocks(response, self.request_id, self.names, self.source)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes import server
 
 _USAGE_OAI = {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
 
@@ -80,7 +81,7 @@ def _anthropic(stream: bool, tool: str | None) -> tuple[str, bytes]:
     return "text/event-stream", text.encode()
 
 
-class AnsweringUpstream:
+class AnsweringUpstream(server.ServerThread):
     """A real HTTP server on 127.0.0.1 answering both protocols; ``count`` requests served."""
 
     def __init__(self) -> None:
@@ -88,14 +89,9 @@ class AnsweringUpstream:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(server.Handler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                raw = self.body_bytes()
                 try:
                     body = json.loads(raw)
                 except ValueError:
@@ -110,18 +106,6 @@ class AnsweringUpstream:
                     ctype, data = _anthropic(stream, tool)
                 else:
                     ctype, data = _openai(stream, tool)
-                self.send_response(200)
-                self.send_header("content-type", ctype)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_body(200, data, ctype)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)

@@ -26,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from tests.fakes import server
 
 CLIENT_ID = "ccrelay-test-client"
 
@@ -56,7 +57,7 @@ class TokenCall:
     at: float = field(default_factory=time.monotonic)
 
 
-class FakeAuthServer:
+class FakeAuthServer(server.ServerThread):
     def __init__(self, *, expires_in: int = 3600, redirect_path: str = "/callback") -> None:
         self.client_id = CLIENT_ID
         self.expires_in = expires_in
@@ -79,52 +80,29 @@ class FakeAuthServer:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(server.Handler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != "/authorize":
-                    return self._reply(404, {"error": "not_found"})
+                    return self.send_json(404, {"error": "not_found"})
                 status, body = fake._authorize({k: v[0] for k, v in parse_qs(parts.query).items()})
                 if status != 200:
-                    return self._reply(status, body)
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("content-type", "text/plain")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    return self.send_json(status, body)
+                self.send_body(200, body.encode(), "text/plain")
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length).decode()
+                raw = self.body_bytes().decode()
                 ctype = (self.headers.get("content-type") or "").split(";")[0].strip()
                 if urlsplit(self.path).path != "/token":
-                    return self._reply(404, {"error": "not_found"})
+                    return self.send_json(404, {"error": "not_found"})
                 if ctype == "application/json":
                     fields = json.loads(raw) if raw else {}
                 else:
                     fields = {k: v[0] for k, v in parse_qs(raw).items()}
                 status, body = fake._token(ctype, fields)
-                self._reply(status, body)
+                self.send_json(status, body)
 
-            def _reply(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
         self.redirect_uri = self.url + redirect_path
 
     # --- the spec a provider config needs --------------------------------------------
@@ -226,10 +204,6 @@ class FakeAuthServer:
                 "expires_in": self.expires_in,
                 "scope": scope,
             }
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # --- playing the user and the upstream ----------------------------------------------------

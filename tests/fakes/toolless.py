@@ -14,8 +14,9 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, AnyStr
+
+from tests.fakes import server
 
 #: text delta sizes, cycled; byte write sizes, cycled
 TEXT_CUTS = (1, 3, 2, 7, 4, 11, 5)
@@ -40,7 +41,8 @@ class Seen:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def cut(text: str, sizes: tuple[int, ...] = TEXT_CUTS) -> list[str]:
+def cut(text: AnyStr, sizes: tuple[int, ...] = TEXT_CUTS) -> list[AnyStr]:
+    """``text`` (or bytes) in pieces of the ``sizes``, cycled."""
     out, i, n = [], 0, 0
     while i < len(text):
         size = sizes[n % len(sizes)]
@@ -50,7 +52,7 @@ def cut(text: str, sizes: tuple[int, ...] = TEXT_CUTS) -> list[str]:
     return out
 
 
-class ToollessBackend:
+class ToollessBackend(server.ServerThread):
     """Queue ``Answer``s (or a function of the request body) and read ``seen`` afterwards."""
 
     def __init__(self) -> None:
@@ -59,14 +61,9 @@ class ToollessBackend:
         self._lock = threading.Lock()
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(server.Handler):
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                raw = self.body_bytes()
                 body = json.loads(raw)
                 seen = Seen(
                     self.path, body, headers={k.lower(): v for k, v in self.headers.items()}
@@ -88,60 +85,25 @@ class ToollessBackend:
                             "error": {"message": msg, "type": "invalid_request_error", "code": None}
                         }
                     )
-                    return self._json(400, err)
+                    return self.send_json(400, err)
                 if answer is None:
                     seen.status = 500
-                    return self._json(500, {"error": {"message": "no answer scripted"}})
+                    return self.send_json(500, {"error": {"message": "no answer scripted"}})
                 if callable(answer):
                     answer = answer(body)
                 model = body.get("model", "local")
                 if not body.get("stream"):
-                    return self._json(
+                    return self.send_json(
                         200, (_anthropic_body if anthropic else _chat_body)(answer, model)
                     )
                 events = (_anthropic_events if anthropic else _chat_events)(answer, model)
-                data = b"".join(events)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                for piece in cut_bytes(data):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-                    self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
+                self.send_chunked(200, "text/event-stream", cut(b"".join(events), BYTE_CUTS))
 
-            def _json(self, status: int, obj: Any) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     def answer(self, *answers: Answer | Callable[[Any], Answer]) -> None:
         with self._lock:
             self.answers.extend(answers)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def cut_bytes(data: bytes) -> list[bytes]:
-    out, i, n = [], 0, 0
-    while i < len(data):
-        size = BYTE_CUTS[n % len(BYTE_CUTS)]
-        out.append(data[i : i + size])
-        i += size
-        n += 1
-    return out
 
 
 USAGE = {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366}

@@ -10,8 +10,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes import server
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Recorded:
     finished: threading.Event = field(default_factory=threading.Event)
 
 
-class FakeUpstream:
+class FakeUpstream(server.ServerThread):
     def __init__(self) -> None:
         self.replies: list[Reply] = []
         self.requests: list[Recorded] = []
@@ -66,18 +67,12 @@ class FakeUpstream:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(server.Handler):
             def do_GET(self) -> None:
                 self._serve(None)
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length) if length else b""
+                raw = self.body_bytes()
                 try:
                     body = json.loads(raw) if raw else None
                 except ValueError:
@@ -110,20 +105,11 @@ class FakeUpstream:
                     time.sleep(reply.delay)
                 if reply.sse is None:
                     data = reply.raw if reply.raw is not None else json.dumps(reply.json).encode()
-                    self.send_response(reply.status)
-                    self.send_header("content-type", reply.content_type or "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    for k, v in reply.headers.items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
+                    ctype = reply.content_type or "application/json"
+                    self.send_body(reply.status, data, ctype, reply.headers)
                     return
-                self.send_response(reply.status)
-                self.send_header("content-type", reply.content_type or "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                for k, v in reply.headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
+                ctype = reply.content_type or "text/event-stream"
+                self.start_chunks(reply.status, ctype, reply.headers)
                 for i, ev in enumerate(reply.sse):
                     if i and reply.chunk_delay:
                         time.sleep(reply.chunk_delay)
@@ -134,19 +120,14 @@ class FakeUpstream:
                             f"event: {ev['type']}\n" if reply.event_names and "type" in ev else ""
                         )
                         ev = f"{name}data: {json.dumps(ev)}\n\n"
-                    self._chunk(ev.encode() if isinstance(ev, str) else ev)
+                    self.send_chunk(ev.encode() if isinstance(ev, str) else ev)
                 deadline = time.monotonic() + reply.hang
                 while time.monotonic() < deadline:
                     time.sleep(0.05)
                     # An empty-looking chunk extension keeps the stream open while letting us
                     # notice a closed peer.
                     self._probe()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-            def _chunk(self, data: bytes) -> None:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
+                self.end_chunks()
 
             def _probe(self) -> None:
                 import select
@@ -156,11 +137,7 @@ class FakeUpstream:
                 if r and self.connection.recv(1, socket.MSG_PEEK) == b"":
                     raise ConnectionResetError("relay closed the connection")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
     def answer(self, rec: Recorded) -> Reply | None:
         """The reply for ``rec`` (called under the lock): the next scripted one, else the
@@ -175,7 +152,3 @@ class FakeUpstream:
     def reply(self, *replies: Reply) -> None:
         with self._lock:
             self.replies.extend(replies)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -12,16 +12,23 @@ streamed in small pieces cut inside the tags and the JSON:
 - after a ``<tool_result``: a short text saying it is done;
 - anything else (titles, summaries): a short text, or a JSON title when a format is asked.
 
-    python tests/manual/scripted_compat.py --port 9102 --workdir /tmp/try --log /tmp/req.jsonl
+    python -m tests.manual.scripted_compat --port 9102 --workdir /tmp/try --log /tmp/req.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: the tests package is two folders up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fakes import server  # noqa: E402
 
 CUTS = (1, 4, 2, 7, 3, 9, 5)
 
@@ -69,16 +76,12 @@ def cut(text: str) -> list[str]:
     return out
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(server.Handler):
     workdir = "/tmp"
     log_file: str | None = None
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        body = json.loads(self.body_bytes())
         if self.log_file:
             with open(self.log_file, "a") as f:
                 f.write(json.dumps({"path": self.path, "body": body}) + "\n")
@@ -92,39 +95,26 @@ class Handler(BaseHTTPRequestHandler):
                 }
             else:
                 err = {"error": {"message": msg, "type": "invalid_request_error"}}
-            return self._json(400, err)
+            return self.send_json(400, err)
         text = plan(body, self.workdir)
         model = body.get("model", "local")
         if not body.get("stream"):
             if anthropic:
-                return self._json(200, {
+                return self.send_json(200, {
                     "id": "msg_local", "type": "message", "role": "assistant", "model": model,
                     "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
                     "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 10}})  # fmt: skip
-            return self._json(200, {
+            return self.send_json(200, {
                 "id": "x", "object": "chat.completion", "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 10}})  # fmt: skip
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.start_chunks(200, "text/event-stream")
         events = _anthropic_events(text, model) if anthropic else _chat_events(text, model)
         for raw in events:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-            self.wfile.flush()
+            self.send_chunk(raw)
             time.sleep(0.003)
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _json(self, status: int, obj: Any) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.end_chunks()
 
 
 def _chat_events(text: str, model: str) -> list[bytes]:

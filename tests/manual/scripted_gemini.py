@@ -15,7 +15,7 @@ then calls ``Write`` to create ``<workdir>/hello.txt`` containing ``hi``; after 
 answers in text whose last (empty) part is signed. Requests without tools get short text (or
 JSON when a response schema is asked for).
 
-    python tests/manual/scripted_gemini.py --port 9102 --workdir /tmp/try --log /tmp/gem.jsonl
+    python -m tests.manual.scripted_gemini --port 9102 --workdir /tmp/try --log /tmp/gem.jsonl
 """
 
 from __future__ import annotations
@@ -24,10 +24,17 @@ import argparse
 import base64
 import json
 import os
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+if __package__ in (None, ""):  # run as a file: the tests package is two folders up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fakes import server  # noqa: E402
 
 BYPASS = {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
 TOP_FIELDS = {"contents", "systemInstruction", "tools", "toolConfig", "generationConfig",
@@ -149,25 +156,12 @@ def usage(body: dict[str, Any]) -> dict[str, Any]:
             "totalTokenCount": prompt + 32}  # fmt: skip
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(server.Handler):
     workdir = "/tmp"
     log_file: str | None = None
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def _json(self, status: int, obj: Any) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=UTF-8")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        self.send_json(status, obj, "application/json; charset=UTF-8")
 
     def do_GET(self) -> None:
         self._json(200, {"models": [{"name": "models/gemini-3-pro-preview",
@@ -178,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        body = json.loads(self.body_bytes())
         if self.log_file:
             with open(self.log_file, "a") as f:
                 record = {"path": self.path, "key": self.headers.get("x-goog-api-key"),
@@ -226,20 +220,16 @@ class Handler(BaseHTTPRequestHandler):
                 chunk["usageMetadata"] = usage(body)
             chunks.append(chunk)
         sse = query.get("alt") == ["sse"]
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream" if sse else "application/json")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.start_chunks(200, "text/event-stream" if sse else "application/json")
         for n, chunk in enumerate(chunks):
             if sse:
-                self._chunk(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
+                self.send_chunk(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
             else:
-                self._chunk((("[" if n == 0 else ",\r\n") + json.dumps(chunk)).encode())
+                self.send_chunk((("[" if n == 0 else ",\r\n") + json.dumps(chunk)).encode())
             time.sleep(0.01)
         if not sse:
-            self._chunk(b"]")
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+            self.send_chunk(b"]")
+        self.end_chunks()
 
 
 def main() -> None:

@@ -9,16 +9,23 @@ Codex's tools (reached through ccrelay's Responses dialect) get an ``apply_patch
 adds hello.txt (a custom tool, so its one argument is ``input``), or ``exec_command`` when
 ``apply_patch`` is not offered.
 
-    python tests/manual/scripted_model.py --port 9101 --workdir /tmp/try
+    python -m tests.manual.scripted_model --port 9101 --workdir /tmp/try
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: the tests package is two folders up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fakes import server  # noqa: E402
 
 
 def plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, Any]]]:
@@ -90,16 +97,12 @@ def _codex_call(tools: set[Any], call_id: str) -> dict[str, Any] | None:
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(server.Handler):
     workdir = "/tmp"
     log_file = None
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        body = json.loads(self.body_bytes())
         if self.log_file:
             with open(self.log_file, "a") as f:
                 f.write(json.dumps({"path": self.path, "body": body}) + "\n")
@@ -119,7 +122,8 @@ class Handler(BaseHTTPRequestHandler):
                     }
                     for c in calls
                 ]
-            data = json.dumps(
+            self.send_json(
+                200,
                 {
                     "id": "x",
                     "object": "chat.completion",
@@ -132,18 +136,10 @@ class Handler(BaseHTTPRequestHandler):
                         }
                     ],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 10},
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                },
+            )
             return
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.start_chunks(200, "text/event-stream")
 
         def send(
             delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None
@@ -158,9 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             }
             if usage:
                 obj["usage"] = usage
-            raw = f"data: {json.dumps(obj)}\n\n".encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-            self.wfile.flush()
+            self.send_chunk(f"data: {json.dumps(obj)}\n\n".encode())
             time.sleep(0.005)
 
         send({"role": "assistant", "content": ""})
@@ -186,9 +180,8 @@ class Handler(BaseHTTPRequestHandler):
                 send({"tool_calls": [{"index": n, "function": {"arguments": args[i : i + 3]}}]})
         send({}, "tool_calls" if calls else "stop")
         send(None, usage={"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110})
-        raw = b"data: [DONE]\n\n"
-        self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(raw), raw))
-        self.wfile.flush()
+        self.send_chunk(b"data: [DONE]\n\n")
+        self.end_chunks()
 
 
 def _anthropic_plan(body: dict[str, Any], workdir: str) -> tuple[str, str, list[dict[str, Any]]]:
@@ -323,26 +316,15 @@ def _anthropic(self: Handler, body: dict[str, Any]) -> None:
             }
             for c in calls
         ]
-        data = json.dumps({**events[0]["message"], "content": content,
-                           "stop_reason": "tool_use" if calls else "end_turn",
-                           "usage": {"input_tokens": 100, "output_tokens": 10}}).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(200, {**events[0]["message"], "content": content,
+                             "stop_reason": "tool_use" if calls else "end_turn",
+                             "usage": {"input_tokens": 100, "output_tokens": 10}})  # fmt: skip
         return
-    self.send_response(200)
-    self.send_header("content-type", "text/event-stream")
-    self.send_header("transfer-encoding", "chunked")
-    self.end_headers()
+    self.start_chunks(200, "text/event-stream")
     for ev in events:
-        raw = f"event: {ev['type']}\ndata: {json.dumps(ev)}\n\n".encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-        self.wfile.flush()
+        self.send_chunk(f"event: {ev['type']}\ndata: {json.dumps(ev)}\n\n".encode())
         time.sleep(0.003)
-    self.wfile.write(b"0\r\n\r\n")
-    self.wfile.flush()
+    self.end_chunks()
 
 
 Handler._anthropic = _anthropic  # type: ignore[attr-defined]

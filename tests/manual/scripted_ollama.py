@@ -12,17 +12,24 @@ With ``Write`` among the tools and no tool result yet, it thinks (when ``think``
 calls ``Write`` to create ``<workdir>/hello.txt`` containing ``hi``; after the tool result it
 answers in text. ``GET /api/tags``, ``POST /api/show`` and ``GET /api/version`` answer too.
 
-    python tests/manual/scripted_ollama.py --port 9103 --workdir /tmp/try --log /tmp/ol.jsonl
+    python -m tests.manual.scripted_ollama --port 9103 --workdir /tmp/try --log /tmp/ol.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):  # run as a file: the tests package is two folders up
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fakes import server  # noqa: E402
 
 CHARS_PER_TOKEN = 3.5
 
@@ -56,22 +63,13 @@ def plan(body: dict[str, Any], workdir: str, ctx: int) -> tuple[str, str, list[A
     return "", "ok", []
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(server.Handler):
     workdir = "/tmp"
     log_file: str | None = None
     default_ctx = 4096
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def _json(self, status: int, obj: Any) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, obj, "application/json; charset=utf-8")
 
     def do_GET(self) -> None:
         if self.path == "/api/version":
@@ -80,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
                                             "details": {"family": "qwen3"}}]})  # fmt: skip
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+        body = json.loads(self.body_bytes() or b"{}")
         if self.path == "/api/show":
             return self._json(200, {"capabilities": ["completion", "tools", "thinking"],
                                     "model_info": {"qwen3.context_length": 40960}})  # fmt: skip
@@ -109,15 +107,10 @@ class Handler(BaseHTTPRequestHandler):
             if calls:
                 msg["tool_calls"] = calls
             return self._json(200, {**final, "message": msg})
-        self.send_response(200)
-        self.send_header("content-type", "application/x-ndjson")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.start_chunks(200, "application/x-ndjson")
 
         def line(obj: dict[str, Any]) -> None:
-            data = json.dumps(obj).encode() + b"\n"
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
+            self.send_chunk(json.dumps(obj).encode() + b"\n")
             time.sleep(0.005)
 
         def message(**fields: Any) -> None:
@@ -131,8 +124,7 @@ class Handler(BaseHTTPRequestHandler):
         if calls:
             message(tool_calls=calls)
         line({**final, "message": {"role": "assistant", "content": ""}})
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self.end_chunks()
 
 
 def main() -> None:

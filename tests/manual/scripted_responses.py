@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes import server
 from tests.fakes.responses import (
     function_call,
     message,
@@ -55,44 +56,27 @@ def plan(body: dict[str, Any], workdir: str) -> tuple[list[dict[str, Any]], dict
     return [message("ok")], {}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(server.Handler):
     workdir = "/tmp"
     log_file: str | None = None
 
-    def log_message(self, *args: Any) -> None:
-        pass
-
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        body = json.loads(self.body_bytes())
         if not self.path.rstrip("/").endswith("/responses"):
-            self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+            self.send_json(
+                404, {"error": {"message": f"no route {self.path}", "type": "not_found"}}
+            )
             return
         items, check = plan(body, self.workdir)
         if self.log_file:
             with open(self.log_file, "a") as f:
                 f.write(json.dumps({"path": self.path, "body": body, **check}) + "\n")
         if not body.get("stream"):
-            self._json(200, response_body(items, model=body.get("model", "scripted")))
+            self.send_json(200, response_body(items, model=body.get("model", "scripted")))
             return
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
-        for event in response_events(items, chunk=3):
-            raw = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _json(self, status: int, obj: Any) -> None:
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        events = response_events(items, chunk=3)
+        raw = (f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+        self.send_chunked(200, "text/event-stream", raw)
 
 
 def main() -> None:

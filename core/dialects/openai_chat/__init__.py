@@ -7,7 +7,8 @@
 
 The client's key comes as ``Authorization: Bearer`` (or ``x-api-key``). What happens to each
 request field is tabled in ``parse.py``, each answer field in ``render.py``, each stream event
-in ``stream.py``; errors are tabled below. ``GET /v1/models`` (core's) gets OpenAI's
+in ``stream.py``; errors are tabled below (the rows both OpenAI dialects share:
+``core/dialects/_openai_errors.py``). ``GET /v1/models`` (core's) gets OpenAI's
 ``object``, ``created`` and ``owned_by`` (the provider's name) on every model.
 
 The side field (``ClientCall.side``, read only by ``openai_chat``-protocol strategies) holds:
@@ -41,6 +42,7 @@ from ccrelay.core.dialect import (
     Route,
     StreamRenderer,
 )
+from ccrelay.core.dialects._openai_errors import OpenAIErrors
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.types import CanonicalResponse
@@ -50,35 +52,26 @@ from .parse import parse_request
 from .render import ToolIds, render_completion
 from .stream import ChatStream
 
-# ErrorKind -> (OpenAI error type, code). OpenAI reports a bad key as an
-# invalid_request_error with code invalid_api_key (openai-chat.md §8).
-_ERRORS: dict[ErrorKind, tuple[str, str | None]] = {
-    ErrorKind.INVALID_REQUEST: ("invalid_request_error", None),
-    ErrorKind.AUTHENTICATION: ("invalid_request_error", "invalid_api_key"),
-    ErrorKind.BILLING: ("insufficient_quota", "insufficient_quota"),
-    ErrorKind.PERMISSION: ("permission_error", None),
-    ErrorKind.NOT_FOUND: ("invalid_request_error", "not_found"),
-    ErrorKind.TOO_LARGE: ("invalid_request_error", "request_too_large"),
-    ErrorKind.RATE_LIMITED: ("rate_limit_error", "rate_limit_exceeded"),
-    ErrorKind.CONTEXT_TOO_LONG: ("invalid_request_error", "context_length_exceeded"),
-    ErrorKind.OVERLOADED: ("server_error", "overloaded"),
-    ErrorKind.TIMEOUT: ("timeout_error", "timeout"),
-    ErrorKind.UPSTREAM: ("server_error", None),
-    ErrorKind.NOT_CONFIGURED: ("invalid_request_error", "not_configured"),
-}
-#: the status each kind keeps (Anthropic's 529 is not an HTTP status OpenAI clients know)
-_STATUS = {529: 503}
+# ErrorKind -> (OpenAI error type, code) where Chat clients get other words than Responses
+# clients (the shared rows: core/dialects/_openai_errors.py).
+_ERRORS = OpenAIErrors(
+    {
+        ErrorKind.NOT_FOUND: ("invalid_request_error", "not_found"),
+        ErrorKind.OVERLOADED: ("server_error", "overloaded"),
+        ErrorKind.TIMEOUT: ("timeout_error", "timeout"),
+        ErrorKind.UPSTREAM: ("server_error", None),
+        ErrorKind.NOT_CONFIGURED: ("invalid_request_error", "not_configured"),
+    },
+    fallback=("server_error", None),
+    context_param="messages",
+    # Anthropic's 529 is not an HTTP status OpenAI clients know
+    statuses={529: 503},
+)
 
 
 def error_object(err: RelayError) -> dict[str, Any]:
     """``{"error": {message, type, param, code}}`` for ``err`` (openai-chat.md §8)."""
-    etype, code = _ERRORS.get(err.kind, ("server_error", None))
-    if code == "not_found" and "model" in err.message.lower() and "no route" not in err.message:
-        code = "model_not_found"
-    param = err.param
-    if err.kind is ErrorKind.CONTEXT_TOO_LONG and param is None:
-        param = "messages"
-    return {"error": {"message": err.message, "type": etype, "param": param, "code": code}}
+    return {"error": _ERRORS.error(err)}
 
 
 @hookimpl
@@ -111,7 +104,7 @@ class OpenAIChatDialect(Dialect):
         )
 
     def render_error(self, err: RelayError, request_id: str | None = None) -> Rendered:
-        return Rendered(error_object(err), _STATUS.get(err.status, err.status), err.headers)
+        return _ERRORS.render(err)
 
     def describe_model(self, entry: ModelEntry) -> dict[str, Any]:
         return {"id": entry.id, "object": "model", "created": entry.created,

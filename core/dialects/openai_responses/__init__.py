@@ -34,7 +34,7 @@ from ccrelay.core.hookspecs import hookimpl
 from ccrelay.core.schema import validate
 from ccrelay.core.types import CanonicalResponse
 
-from .errors import error_object
+from . import errors
 from .output import (
     items_from_blocks,
     mark_incomplete,
@@ -113,7 +113,7 @@ class OpenAIResponsesDialect(Dialect):
         )
 
     def render_error(self, err: RelayError, request_id: str | None = None) -> Rendered:
-        return Rendered({"error": error_object(err)}, err.status, err.headers)
+        return errors.render(err)
 
     def render_count(self, input_tokens: int, call: ClientCall) -> Rendered:
         return Rendered({"object": "response.input_tokens", "input_tokens": input_tokens})

@@ -27,32 +27,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from ccrelay.core.dialect import Rendered
+from ccrelay.core.dialects._openai_errors import OpenAIErrors
 from ccrelay.core.errors import ErrorKind, RelayError
 
-_SHAPES: dict[ErrorKind, tuple[str, str | None]] = {
-    ErrorKind.INVALID_REQUEST: ("invalid_request_error", None),
-    ErrorKind.CONTEXT_TOO_LONG: ("invalid_request_error", "context_length_exceeded"),
-    ErrorKind.AUTHENTICATION: ("invalid_request_error", "invalid_api_key"),
-    ErrorKind.BILLING: ("insufficient_quota", "insufficient_quota"),
-    ErrorKind.PERMISSION: ("permission_error", None),
-    ErrorKind.NOT_FOUND: ("invalid_request_error", None),
-    ErrorKind.TOO_LARGE: ("invalid_request_error", "request_too_large"),
-    ErrorKind.RATE_LIMITED: ("rate_limit_error", "rate_limit_exceeded"),
-    ErrorKind.OVERLOADED: ("server_error", "server_is_overloaded"),
-    ErrorKind.TIMEOUT: ("server_error", "timeout"),
-    ErrorKind.UPSTREAM: ("server_error", "server_error"),
-    ErrorKind.NOT_CONFIGURED: ("invalid_request_error", "ccrelay_not_configured"),
-}
+# The rows above that Chat clients get in other words (the shared rows:
+# core/dialects/_openai_errors.py).
+_ERRORS = OpenAIErrors(
+    {
+        ErrorKind.NOT_FOUND: ("invalid_request_error", None),
+        ErrorKind.OVERLOADED: ("server_error", "server_is_overloaded"),
+        ErrorKind.TIMEOUT: ("server_error", "timeout"),
+        ErrorKind.UPSTREAM: ("server_error", "server_error"),
+        ErrorKind.NOT_CONFIGURED: ("invalid_request_error", "ccrelay_not_configured"),
+    },
+    fallback=("server_error", "server_error"),
+    retry_hint=True,
+)
 
 
 def error_object(err: RelayError) -> dict[str, Any]:
     """``{"message", "type", "param", "code"}`` for ``err``."""
-    etype, code = _SHAPES.get(err.kind, ("server_error", "server_error"))
-    message = err.message
-    retry = err.headers.get("retry-after")
-    if err.kind is ErrorKind.RATE_LIMITED and retry and "try again in" not in message.lower():
-        message = f"{message} Please try again in {retry}s."
-    return {"message": message, "type": etype, "param": err.param, "code": code}
+    return _ERRORS.error(err)
+
+
+def render(err: RelayError) -> Rendered:
+    """The error answer: ``{"error": ...}`` with the error's own status and headers."""
+    return _ERRORS.render(err)
 
 
 def error_event(err: RelayError) -> dict[str, Any]:
