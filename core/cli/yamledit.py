@@ -161,48 +161,64 @@ def _splice_item(original: str, dumped: str, section: list[Any], op: str, index:
             return None
         return "".join(old[: span[0]] + old[_tail(old, *span) :])
     span = _span(new_data, [*section, index], len(new))
-    if span is None:
-        return None
-    body = new[span[0] : _tail(new, *span)]
-    if op == "replace":
-        at = _span(old_data, [*section, index], len(old))
-        if at is None:
-            return None
-        return "".join(old[: at[0]] + body + old[_tail(old, *at) :])
     rules = _node(old_data, section)
-    if isinstance(rules, CommentedSeq) and index < len(rules):
-        at = _span(old_data, [*section, index], len(old))
-        if at is None:
-            return None
+    if span is None or not isinstance(rules, CommentedSeq) or not len(rules):
+        return None
+    # The rule's column in the file: the edited one's, or its neighbour's.
+    beside = min(index, len(rules) - 1) if op == "insert" else index
+    at = _span(old_data, [*section, beside], len(old))
+    if at is None:
+        return None
+    shift = rules.lc.item(beside)[1] - _node(new_data, section).lc.item(index)[1]
+    body = _shifted(new[span[0] : _tail(new, *span)], shift, old)
+    if op == "replace":
+        return "".join(old[: at[0]] + body + old[_tail(old, *at) :])
+    if index < len(rules):
         top = at[0]  # above the comment lines written just over the rule: they describe it
         while top > 0 and old[top - 1].lstrip().startswith("#"):
             top -= 1
         return "".join(old[:top] + body + old[top:])
-    last = _span(old_data, [*section, index - 1], len(old)) if index else None
-    if last is None:
-        return None
-    cut = _tail(old, *last)
+    cut = _tail(old, *at)  # after the last rule, before the lines closing the list
     return "".join(old[:cut] + body + old[cut:])
 
 
 def _splice_section(original: str, dumped: str, section: list[Any]) -> str | None:
     """``original`` with the whole ``models`` section's lines taken from ``dumped``."""
     old, new = _lines(original), _lines(dumped)
-    span = _span(_load(dumped), section, len(new))
-    if span is None:
+    old_data, new_data = _load(original), _load(dumped)
+    span = _span(new_data, section, len(new))
+    old_parent, new_parent = _node(old_data, section[:-1]), _node(new_data, section[:-1])
+    if span is None or not isinstance(old_parent, CommentedMap):
         return None
-    body = new[span[0] : _tail(new, *span)]
-    at = _span(_load(original), section, len(old))
+    key = section[-1]
+    if key in old_parent:
+        column = old_parent.lc.key(key)[1]
+    else:  # a new key: where its siblings start
+        column = next((old_parent.lc.key(k)[1] for k in old_parent), 0)
+    body = _shifted(new[span[0] : _tail(new, *span)], column - new_parent.lc.key(key)[1], old)
+    at = _span(old_data, section, len(old))
     if at is not None:
         return "".join(old[: at[0]] + body + old[_tail(old, *at) :])
     if len(section) == 1:  # a new top-level section: at the end, after a blank line
-        gap = ["\n"] if old and old[-1].strip() else []
+        gap = [old[-1][len(old[-1].rstrip("\r\n")) :]] if old and old[-1].strip() else []
         return "".join(old + gap + body)
-    parent = _span(_load(original), section[:-1], len(old))
+    parent = _span(old_data, section[:-1], len(old))
     if parent is None:
         return None
     cut = _tail(old, *parent)
     return "".join(old[:cut] + body + old[cut:])
+
+
+def _shifted(lines: list[str], by: int, like: list[str]) -> list[str]:
+    """``lines`` moved ``by`` columns right (left when negative; only spaces are taken),
+    ending as the lines of ``like`` end (``\\r\\n`` or ``\\n``)."""
+    if by >= 0:
+        out = [(" " * by + line) if line.strip() else line for line in lines]
+    else:
+        out = [line[-by:] if line[:-by].strip() == "" else line.lstrip(" ") for line in lines]
+    if like and like[0].endswith("\r\n"):
+        out = [line if line.endswith("\r\n") else line[:-1] + "\r\n" for line in out]
+    return out
 
 
 def _same(result: str, dumped: str) -> bool:
@@ -266,27 +282,22 @@ def _span(data: Any, path: list[Any], end: int) -> tuple[int, int] | None:
 
 
 def _yaml(text: str, path: list[Any]) -> YAML:
-    """A round-trip dumper indenting like the file: its mapping indent, and the models list's
-    dash offset (``models:\\n  - match``: offset 2; default 2, as in core/routing.py)."""
+    """A round-trip dumper placing dashes like the file's rules do (``models:\\n  - match``:
+    offset 2, the default, as core/routing.py writes rules); the splice then moves the
+    edited lines to the file's own columns."""
     y = YAML()
     y.preserve_quotes = True
     y.width = 4096  # never fold a long line
-    mapping, offset = 2, 2
+    offset = 2
     lines = text.splitlines()
-    for line in lines:
-        stripped = line.lstrip(" ")
-        if stripped and not stripped.startswith("#") and len(stripped) < len(line):
-            mapping = len(line) - len(stripped)
-            break
-    data = _load(text)
-    span = _span(data, [*path, "models"], len(lines))
+    span = _span(_load(text), [*path, "models"], len(lines))
     if span is not None:
         key_col = len(lines[span[0]]) - len(lines[span[0]].lstrip(" "))
         for line in lines[span[0] + 1 : span[1]]:
             if line.lstrip(" ").startswith("- "):
-                offset = len(line) - len(line.lstrip(" ")) - key_col
+                offset = max(0, len(line) - len(line.lstrip(" ")) - key_col)
                 break
-    y.indent(mapping=mapping, sequence=offset + 2, offset=offset)
+    y.indent(mapping=2, sequence=offset + 2, offset=offset)
     return y
 
 
