@@ -3,8 +3,9 @@
 Reads ``proxy_YYYY-MM-DD.log`` files (and their rotations: ``.gz``, ``.1``, ``.1.gz``) in the
 log folder, keeps the lines since a date, and sums per day, provider, model, client model,
 client (its protocol), access key or group:
-requests, errors, fallbacks, input / output / cache tokens, median and p95 duration, and
-cost when ``pricing`` gives per-million-token prices per model::
+requests, errors, fallbacks, input / output / cache tokens, median and p95 duration (of
+requests: a fallback attempt's time is part of its request's line), and cost when
+``pricing`` gives per-million-token prices per model::
 
     pricing:
       deepseek-chat: {input: 0.27, output: 1.10, cache_read: 0.07}
@@ -147,9 +148,11 @@ def summarize(
             row = rows[key] = Row()
         status = g[9]
         if status == "fallback":
+            # An attempt that failed over: its time is part of the request's own line.
             row.fallbacks += 1
         else:
             row.requests += 1
+            row.durations.append(int(g[8]))
             if status == "error":
                 row.errors += 1
             elif status == "cancelled":
@@ -170,7 +173,6 @@ def summarize(
             tokens[1] += out
             tokens[2] += cache
             tokens[3] += write
-        row.durations.append(int(g[8]))
     report.lines, report.malformed = n, malformed
     total = report.total
     for row in rows.values():
