@@ -410,3 +410,23 @@ def test_python_main_py_runs_the_same_commands(tmp_path):
                           cwd=tmp_path, capture_output=True, text=True, timeout=60,
                           env=cli_env(tmp_path))  # fmt: skip
     assert proc.returncode == 0 and "main-model" in proc.stdout
+
+
+def test_run_says_what_gemini_cli_still_needs_in_its_settings(tmp_path):
+    gemini = fake_client(tmp_path / "bin", "gemini")
+    path = write_config(tmp_path / "c.yaml", config())
+    env = cli_env(tmp_path, GOOGLE_GENAI_USE_GCA="true")
+    proc = ccrelay("run", "--config", str(path), "--", str(gemini), "-p", "hi", cwd=tmp_path,
+                   env=env)  # fmt: skip
+    seen = json.loads(proc.stdout)["env"]
+    assert seen["GOOGLE_GEMINI_BASE_URL"] == "http://127.0.0.1:8123"
+    assert seen["GEMINI_API_KEY"] == "ccrelay"
+    assert "GOOGLE_GENAI_USE_GCA" not in seen  # it would win over the base URL
+    settings = tmp_path / ".gemini" / "settings.json"
+    assert (
+        f"{settings} selects none: set security.auth.selectedType to gemini-api-key" in proc.stderr
+    )
+    settings.parent.mkdir()
+    settings.write_text('{"security": {"auth": {"selectedType": "gemini-api-key"}}}')
+    proc = ccrelay("run", "--config", str(path), "--", str(gemini), cwd=tmp_path, env=env)
+    assert proc.returncode == 7 and proc.stderr == ""

@@ -7,7 +7,7 @@ Each name was checked against the client itself (versions installed for the manu
 |---|---|---|
 | Claude Code 2.1 | ``ANTHROPIC_BASE_URL`` (no ``/v1``: it appends ``/v1/messages``), ``ANTHROPIC_AUTH_TOKEN`` (sent as ``Authorization: Bearer``; ``ANTHROPIC_API_KEY`` would be ``x-api-key`` and asks for approval in interactive mode, so it is unset), ``ANTHROPIC_MODEL`` | code.claude.com/docs/en/env-vars, docs.anthropic.com/en/docs/claude-code/llm-gateway |
 | Codex 0.171 | ``[model_providers.<id>]`` with ``base_url`` (``.../v1``), ``env_key``, ``wire_api = "responses"`` (``"chat"`` is refused), selected by ``model_provider``; ``-c key=value`` overrides config.toml per run | developers.openai.com/codex/config-advanced, ``codex --help``, strings of the codex binary |
-| Gemini CLI 0.61 | ``GOOGLE_GEMINI_BASE_URL`` (no ``/v1beta``; selects the ``gateway`` auth type, which sends ``GEMINI_API_KEY``; must be HTTPS unless localhost, 127.0.0.1 or [::1]), ``GEMINI_MODEL``; ``GOOGLE_GENAI_USE_VERTEXAI`` / ``GOOGLE_GENAI_USE_GCA`` win over it, so they are unset | ``getAuthTypeFromEnv`` and ``createContentGeneratorConfig`` in the gemini-cli bundle, its docs/reference/configuration.md |
+| Gemini CLI 0.61 | ``GOOGLE_GEMINI_BASE_URL`` (no ``/v1beta``; must be HTTPS unless localhost, 127.0.0.1 or [::1]), ``GEMINI_API_KEY`` (sent as ``x-goog-api-key``), ``GEMINI_MODEL``; ``GOOGLE_GENAI_USE_VERTEXAI`` / ``GOOGLE_GENAI_USE_GCA`` win over it, so they are unset. The base URL alone selects a ``gateway`` auth type that ``validateAuthMethod`` rejects: ``security.auth.selectedType: gemini-api-key`` in a settings file is needed (a system settings file could carry it, but Gemini CLI reads one only if root owns it and its folders) | ``getAuthTypeFromEnv``, ``validateAuthMethod`` and ``createContentGeneratorConfig`` in the gemini-cli bundle, its docs/reference/configuration.md |
 | Qwen Code 0.15 | ``OPENAI_BASE_URL`` (``.../v1``), ``OPENAI_API_KEY``, ``OPENAI_MODEL``: all three must be set for it to pick the ``openai`` auth type | ``getAuthTypeFromEnv`` and ``AUTH_ENV_MAPPINGS`` in qwen-code's cli.js |
 | openai SDK (Python, Node) | ``OPENAI_BASE_URL`` (``.../v1``), ``OPENAI_API_KEY`` | openai-python ``lib/_client_auth.py`` |
 | anthropic SDK | ``ANTHROPIC_BASE_URL``, ``ANTHROPIC_API_KEY`` | anthropic-python ``_client.py`` |
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 #: the Codex provider id ccrelay declares, and the variable Codex reads its key from
 CODEX_PROVIDER = "ccrelay"
 CODEX_KEY_VAR = "CCRELAY_API_KEY"
+#: what Gemini CLI needs in a settings file besides the variables
+GEMINI_SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}}}
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Client:
     #: variables that would win over ours (or send a real key to ccrelay): removed
     unset: tuple[str, ...] = ()
     note: str = ""
+    #: comment lines ``env`` prints after the note (what the variables alone do not do)
+    advice: tuple[str, ...] = ()
 
 
 CLIENTS: dict[str, Client] = {
@@ -60,7 +64,13 @@ CLIENTS: dict[str, Client] = {
             "gemini", "Gemini CLI", ("gemini",), "", "GEMINI_API_KEY",
             url_var="GOOGLE_GEMINI_BASE_URL", model_var="GEMINI_MODEL",
             unset=("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_GCA"),
-            note="a base URL selects its gateway auth; Vertex or Google login would win",
+            note="Vertex or Google login settings would win: unset",
+            advice=(
+                "Gemini CLI 0.61 also needs the API-key auth selected (the base URL alone",
+                "selects a 'gateway' auth it then rejects): in ~/.gemini/settings.json put",
+                '  {"security": {"auth": {"selectedType": "gemini-api-key"}}}',
+                "(`ccrelay run -- gemini ...` says so when it is missing).",
+            ),
         ),
         Client(
             "qwen", "Qwen Code", ("qwen",), "/v1", "OPENAI_API_KEY",
@@ -144,6 +154,7 @@ def shell_lines(s: Setting, key_text: str) -> list[str]:
     ``key_text`` is what stands for the key, already quoted for the shell."""
     c = s.client
     out = [f"# {c.title} -> ccrelay at {s.url}" + (f" ({c.note})" if c.note else "")]
+    out += [f"# {line}" for line in c.advice]
     if c.name == "codex":
         out.append("# Add to ~/.codex/config.toml (the model_provider line at the top, before")
         out.append("# any [table]); `ccrelay run -- codex ...` passes the same with -c instead:")

@@ -12,16 +12,26 @@ key's value itself in the client's environment (nothing is printed).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
 
-from ccrelay.core.cli.clients import CLIENTS, Client, Setting, guess, setting, shell_lines
+from ccrelay.core.cli.clients import (
+    CLIENTS,
+    GEMINI_SETTINGS,
+    Client,
+    Setting,
+    guess,
+    setting,
+    shell_lines,
+)
 from ccrelay.core.cli.common import Failure, Loaded, chosen, config_options, example, load
 
 _HELP = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -128,9 +138,10 @@ def run(
     """Start a client with the variables of `ccrelay env` set.
 
     The client is told by the program's name (claude, codex, gemini, qwen) or by --client.
-    The key's value goes into the client's environment (nothing is printed); Codex also
-    gets its provider as -c overrides, leaving ~/.codex/config.toml as it is. ccrelay
-    replaces itself with the program, so its exit status is the program's.
+    The key's value goes into the client's environment (nothing is printed). Codex also
+    gets its provider as -c overrides, leaving ~/.codex/config.toml as it is. Gemini CLI
+    needs API-key auth selected in ~/.gemini/settings.json: ccrelay warns when it is not.
+    ccrelay replaces itself with the program, so its exit status is the program's.
     """
     program, *args = command
     c = CLIENTS[client_name.lower()] if client_name else guess(program)
@@ -145,6 +156,9 @@ def run(
     s = _setting(loaded, c, group, url, model, key.value)
     environ = {k: v for k, v in os.environ.items() if k not in s.unset}
     environ.update(s.variables)
+    hint = gemini_auth_hint(environ) if c.name == "gemini" else None
+    if hint:
+        click.echo(f"ccrelay: warning: {hint}", err=True)
     argv = [program, *s.codex_overrides(), *args]
     sys.stdout.flush()
     sys.stderr.flush()
@@ -152,6 +166,25 @@ def run(
         os.execvpe(program, argv, environ)
     except OSError as exc:
         raise Failure(f"cannot start {program}: {exc.strerror or exc}") from None
+
+
+def gemini_auth_hint(environ: dict[str, str]) -> str | None:
+    """What to change when Gemini CLI's settings do not select API-key auth (with only the
+    variables it would reject the auth they select: see clients.py); None when they do."""
+    home = Path(environ.get("GEMINI_CLI_HOME") or Path.home())
+    path = home / ".gemini" / "settings.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        chosen = data["security"]["auth"]["selectedType"]
+    except (OSError, ValueError, KeyError, TypeError):
+        chosen = None
+    if chosen == GEMINI_SETTINGS["security"]["auth"]["selectedType"]:
+        return None
+    return (
+        f"Gemini CLI uses ccrelay only with API-key auth selected; {path} selects "
+        f"{chosen or 'none'}: set security.auth.selectedType to gemini-api-key there, "
+        f"e.g. {json.dumps(GEMINI_SETTINGS)}"
+    )
 
 
 def _setting(
