@@ -19,8 +19,8 @@ from ccrelay.core.cli.common import Failure, Globals, example
 #: command name -> "module:attribute" (imported when the command runs or --help lists it)
 COMMANDS = {
     "serve": "ccrelay.core.cli.app:serve",
-    "check": "ccrelay.core.cli.inspect:check",
-    "providers": "ccrelay.core.cli.inspect:providers",
+    "check": "ccrelay.core.cli.check:check",
+    "providers": "ccrelay.core.cli.check:providers",
     "env": "ccrelay.core.cli.env:env",
     "run": "ccrelay.core.cli.env:run",
     "config": "ccrelay.core.cli.edit:config",
@@ -80,10 +80,10 @@ def _serve_options(func: Any, *, top: bool = False) -> Any:
     invoke_without_command=True,
     context_settings=_HELP,
     epilog=example(
-        "ccrelay --config config/config.yaml     # serve (same as: ccrelay serve ...)",
-        "ccrelay check                          # is the config valid?",
-        'eval "$(ccrelay env claude)"            # point Claude Code at this ccrelay',
-        "ccrelay stats --since 7d --by model    # what the last week cost",
+        "ccrelay --config config/config.yaml   # serve (as: ccrelay serve --config ...)",
+        "ccrelay check                         # is the config valid? (exit 0, else 2)",
+        'eval "$(ccrelay env claude)"          # point Claude Code at this ccrelay',
+        "ccrelay stats --since 7d --by model   # what the last week cost",
     ),
 )
 @lambda func: _serve_options(func, top=True)

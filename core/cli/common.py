@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -47,22 +47,14 @@ class Loaded:
     store: ConfigStore
     registry: Registry
     example: bool = False
-    dirs: tuple[Path, ...] = field(default=())
 
     @property
     def settings(self) -> Settings:
         return self.store.current
 
 
-def config_options(func: F) -> F:
-    """``--config`` and ``--providers-dir`` on a command (they may also come before it)."""
-    func = click.option(
-        "--providers-dir",
-        "providers_dirs",
-        multiple=True,
-        type=click.Path(file_okay=False, path_type=str),
-        help="Extra folder of provider plugins (repeatable), as `ccrelay serve` takes it.",
-    )(func)
+def config_option(func: F) -> F:
+    """``--config`` on a command (it may also come before it: ``ccrelay --config X cmd``)."""
     return click.option(
         "--config",
         "config",
@@ -71,6 +63,18 @@ def config_options(func: F) -> F:
         help="The config file (default: $CCRELAY_CONFIG, else config/config.yaml of a source "
         "checkout, else the shipped example).",
     )(func)
+
+
+def config_options(func: F) -> F:
+    """``--config`` and ``--providers-dir`` (for commands that validate the whole config)."""
+    func = click.option(
+        "--providers-dir",
+        "providers_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=str),
+        help="Extra folder of provider plugins (repeatable), as `ccrelay serve` takes it.",
+    )(func)
+    return config_option(func)
 
 
 def chosen(config: str | None, dirs: Sequence[str] = ()) -> tuple[str | None, tuple[str, ...]]:
@@ -103,7 +107,7 @@ def load(config: str | None, dirs: Sequence[str] = ()) -> Loaded:
         store = ConfigStore(path, registry, env_file_hint=hint)
     except ConfigError as exc:
         raise Failure(f"bad config: {exc}") from None
-    return Loaded(store, registry, example, folders)
+    return Loaded(store, registry, example)
 
 
 def example(*lines: str) -> str:

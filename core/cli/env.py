@@ -72,7 +72,7 @@ def _client_options(func: Any) -> Any:
     context_settings=_HELP,
     epilog=example(
         'eval "$(ccrelay env claude)"',
-        "ccrelay env codex --toml >> ~/.codex/config.toml   # then: export CCRELAY_API_KEY=...",
+        "ccrelay env codex --toml       # the provider for the top of ~/.codex/config.toml",
         "ccrelay env qwen --group qwen --key team-laptop",
         "ccrelay env openai --key-env MY_CCRELAY_KEY",
     ),

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from ccrelay.core.cli.common import Failure, chosen, config_options, example, quiet_logging
+from ccrelay.core.cli.common import Failure, chosen, config_option, example, quiet_logging
 from ccrelay.core.cli.paths import config_path
 from ccrelay.core.stats import BY, COLUMNS
 
@@ -47,15 +47,9 @@ _RELATIVE = re.compile(r"^(\d+)([dw])$")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one line per key (no total line).")
 @click.option("--log-dir", type=click.Path(file_okay=False, path_type=Path),
               help="The token log folder (default: the config's logging.dir).")  # fmt: skip
-@config_options
+@config_option
 def stats(
-    since: str,
-    by: str,
-    as_json: bool,
-    as_csv: bool,
-    log_dir: Path | None,
-    config: str | None,
-    providers_dirs: tuple[str, ...],
+    since: str, by: str, as_json: bool, as_csv: bool, log_dir: Path | None, config: str | None
 ) -> None:
     """Requests, errors, fallbacks, tokens, durations and cost from the token logs.
 
@@ -69,7 +63,7 @@ def stats(
     if as_json and as_csv:
         raise Failure("choose --json or --csv, not both")
     start = parse_since(since)
-    given, _ = chosen(config, providers_dirs)
+    given, _ = chosen(config)
     folder, pricing = _from_config(given)
     folder = log_dir or folder
     if not folder.is_dir():
