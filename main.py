@@ -1,8 +1,9 @@
-"""ccrelay entry point: gevent patching first, then config, plugins, app and server.
+"""ccrelay's server: gevent patching first, then config, plugins, app and server.
 
-``python main.py``, ``python -m ccrelay.main`` and the ``ccrelay`` console script all run
-``main``; ``parse_args`` holds the whole command line and ``serve`` does the work, so a
-command group can wrap either.
+``serve`` does the work. ``python main.py [flags]`` and ``python -m ccrelay.main [flags]``
+run the ``ccrelay`` command (``core/cli/``), whose default command is ``serve``; the
+``ccrelay`` console script runs the same command without importing this module unless it
+serves, and imports it first when it does, so the patch below stays the first thing done.
 """
 
 from gevent import monkey
@@ -11,9 +12,7 @@ from gevent import monkey
 # queue module (shared/DESIGN.md, "Known traps"); the real one works with gevent threads.
 monkey.patch_all(queue=False)
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -22,49 +21,29 @@ from pathlib import Path  # noqa: E402
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 
+if __name__ == "__main__":
+    # Run as a script (python main.py, python -m ccrelay.main): the CLI's serve command
+    # imports ccrelay.main, which must be this module rather than a second copy of it.
+    sys.modules.setdefault("ccrelay.main", sys.modules[__name__])
+
 from ccrelay.core.app import create_app  # noqa: E402
+from ccrelay.core.cli import main as cli_main  # noqa: E402
+from ccrelay.core.cli.paths import CHECKOUT_CONFIG, EXAMPLE_CONFIG  # noqa: E402, F401
+from ccrelay.core.cli.paths import ROOT as HERE  # noqa: E402
+from ccrelay.core.cli.paths import config_path as _config_path  # noqa: E402
 from ccrelay.core.config import ConfigError  # noqa: E402
 from ccrelay.core.firstrun import log_chain_report  # noqa: E402
 from ccrelay.core.plugins import Registry  # noqa: E402
 from ccrelay.core.reload import ConfigStore, Watcher  # noqa: E402
 from ccrelay.core.server import graceful_stop, make_server  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-#: the live config of a source checkout (not shipped in the wheel)
-CHECKOUT_CONFIG = HERE / "config" / "config.yaml"
-#: the documented example shipped with ccrelay, served when no config is given or found
-EXAMPLE_CONFIG = HERE / "config" / "example.yaml"
 log = logging.getLogger("ccrelay")
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line: ``ccrelay [--config PATH] [--host H] [--port N] [--providers-dir D]``."""
-    parser = argparse.ArgumentParser(
-        prog="ccrelay",
-        description="Relay Claude Code and other LLM clients to any configured backend.",
-    )
-    parser.add_argument(
-        "--config",
-        default=os.environ.get("CCRELAY_CONFIG"),
-        help="config file; edits apply live (default: $CCRELAY_CONFIG, else config/config.yaml "
-        "of a source checkout, else the shipped example config/example.yaml)",
-    )
-    parser.add_argument("--host", help="listen address (default: server.host, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="listen port (default: server.port, else 8080)")
-    parser.add_argument(
-        "--providers-dir",
-        action="append",
-        default=[],
-        help="extra folder of provider plugins (repeatable); ccrelay's providers/ is always "
-        "scanned, and so are the config's plugins.dirs",
-    )
-    return parser.parse_args(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and serve until SIGINT/SIGTERM; the exit status."""
-    args = parse_args(argv)
-    return serve(args.config, host=args.host, port=args.port, providers_dirs=args.providers_dir)
+    """The ``ccrelay`` command (``core/cli/``): serve by default, or any of its commands
+    (``python main.py check``); the exit status."""
+    return cli_main(argv)
 
 
 def serve(
@@ -145,15 +124,6 @@ def serve(
     relay.tokenlog.close()
     log.info("stopped")
     return 0
-
-
-def _config_path(given: str | Path | None) -> tuple[Path, bool]:
-    """The config to serve, and whether it is the shipped example."""
-    if given:
-        return Path(given), False
-    if CHECKOUT_CONFIG.is_file():
-        return CHECKOUT_CONFIG, False
-    return EXAMPLE_CONFIG, True
 
 
 def _reload(store: ConfigStore, watcher: Watcher) -> None:

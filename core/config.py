@@ -128,6 +128,8 @@ class Settings:
     )
     #: the ``.env`` file messages suggest for a missing variable
     env_file_hint: Path = Path(".env")
+    #: ``pricing``: USD per million tokens by model name or glob (``ccrelay stats``)
+    pricing: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -143,7 +145,7 @@ class Settings:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_KEYS = {
     "server", "provider", "providers", "logging", "plugins", "limits", "dialects", "models",
-    "routes", "resilience", "groups", "access_keys", "metrics",
+    "routes", "resilience", "groups", "access_keys", "metrics", "pricing",
 }  # fmt: skip
 #: first path segments no group may take, beyond those of the loaded routes
 _RESERVED_SEGMENTS = {"v1", "v1beta", "api", "health", "metrics", "status"}
@@ -393,6 +395,7 @@ def validate(
         groups=MappingProxyType(groups),
         access_keys=access_keys,
         env_file_hint=config.env_file_hint,
+        pricing=parse_pricing(raw.get("pricing")),
     )
 
 
@@ -573,6 +576,31 @@ def _check_values(owner: Any, options: Mapping[str, Any], where: str) -> None:
         ) from None
     if problems:
         raise ConfigError(f"{where}.{problems[0]}")
+
+
+#: the prices a ``pricing`` entry may give, per million tokens
+PRICE_KEYS = ("input", "output", "cache_read", "cache_write")
+
+
+def parse_pricing(raw: Any) -> Mapping[str, Mapping[str, float]]:
+    """``pricing: {<model or glob>: {input, output, cache_read, cache_write}}``, checked.
+
+    Prices are per million tokens; a missing ``cache_read`` or ``cache_write`` costs as
+    ``input`` (core/stats.py). Exact names win over globs, globs match in config order.
+    """
+    out: dict[str, Mapping[str, float]] = {}
+    for model, prices in _mapping(raw or {}, "pricing").items():
+        where = f"pricing.{model}"
+        prices = _mapping(prices, where)
+        _no_unknown(prices, set(PRICE_KEYS), where)
+        for key, value in prices.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(
+                    f"{where}.{key}: expected a price per million tokens (a number, 0 or "
+                    f"more), got {_show(value)}"
+                )
+        out[str(model)] = MappingProxyType({k: float(v) for k, v in prices.items()})
+    return MappingProxyType(out)
 
 
 def _profiles(

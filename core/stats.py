@@ -1,18 +1,22 @@
 """Usage statistics from the token logs: what ``ccrelay stats`` prints.
 
-Reads ``proxy_YYYY-MM-DD.log`` files (and ``.gz`` rotations) in the log folder, keeps the
-lines since a date, and sums per day, provider, model, client model, client (its protocol),
-access key or group:
-requests, errors, fallbacks, input / output / cache tokens, median and p95 duration, and
-cost when ``pricing`` gives per-million-token prices per model::
+Reads ``proxy_YYYY-MM-DD.log`` files (and their rotations: ``.gz``, ``.1``, ``.1.gz``) in the
+log folder, keeps the lines since a date, and sums per day, provider, model, client model,
+client (its protocol), access key or group:
+requests, errors, fallbacks, input / output / cache tokens, median and p95 duration (of
+requests: a fallback attempt's time is part of its request's line), and cost when
+``pricing`` gives per-million-token prices per model::
 
     pricing:
       deepseek-chat: {input: 0.27, output: 1.10, cache_read: 0.07}
       "gpt-5*": {input: 1.25, output: 10.0}          # globs, first match wins
 
+Cache writes are not a field of their own in the log: they are ``total_tokens`` minus the
+input, output and cache-read counts, priced at ``cache_write`` (else ``input``).
+
 A line that does not parse is counted as malformed and skipped. One compiled regex reads each
-line (the fields' order is fixed, newer fields are optional), so a month of logs, a million
-lines, takes a few seconds.
+line (the fields' order is fixed, newer fields are optional) and costs are computed once per
+key and model, not per line, so a month of logs, a million lines, takes a few seconds.
 """
 
 from __future__ import annotations
@@ -33,17 +37,18 @@ _LINE = re.compile(
     r"^(?P<day>\d{4}-\d\d-\d\d) [\d:]+ \| \w+ \| REQUEST \| request_id=[^ |]* \| "
     r"provider=(?P<provider>[^ |]*) \| model=(?P<model>[^ |]*) \| client_model=(?P<client_model>[^|]*) \| "
     r"stream=\w+ \| input_tokens=(?P<input>\d+) \| output_tokens=(?P<output>\d+) \| "
-    r"cache_read_tokens=(?P<cache>\d+) \| total_tokens=\d+ \| duration_ms=(?P<ms>\d+) \| "
+    r"cache_read_tokens=(?P<cache>\d+) \| total_tokens=(?P<total>\d+) \| duration_ms=(?P<ms>\d+) \| "
     r"status=(?P<status>\w+)"
     # later fields are optional (older lines lack them); their values have no spaces
     r"(?: \| dialect=(?P<client>[^ |]*))?(?: \| route=[^ |]*)?(?: \| group=(?P<group>[^ |]*))?"
     r"(?: \| access_key=(?P<key>[^ |\n]*))?"
 )
-# positions in _LINE.groups(): day, provider, model, client_model, input, output, cache, ms,
-# status, client, group, key
-_GROUP_INDEX = {"day": 0, "provider": 1, "model": 2, "client_model": 3, "client": 9,
-                "group": 10, "key": 11}  # fmt: skip
-_FILE = re.compile(r"^proxy_(\d{4}-\d\d-\d\d)\.log(\.gz)?$")
+# positions in _LINE.groups(): day, provider, model, client_model, input, output, cache,
+# total, ms, status, client, group, key
+_GROUP_INDEX = {"day": 0, "provider": 1, "model": 2, "client_model": 3, "client": 10,
+                "group": 11, "key": 12}  # fmt: skip
+#: a day's file, and what rotation makes of it (logrotate: ``.1``, ``.1.gz``; gzip: ``.gz``)
+_FILE = re.compile(r"^proxy_(\d{4}-\d\d-\d\d)\.log(?:\.\d+)?(\.gz)?$")
 
 
 @dataclass
@@ -57,8 +62,11 @@ class Row:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: float = 0.0
     durations: list[int] = field(default_factory=list)
+    #: (input, output, cache read, cache write) tokens per model, priced at the end
+    by_model: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         d = sorted(self.durations)
@@ -70,10 +78,16 @@ class Row:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "median_ms": _percentile(d, 0.5),
             "p95_ms": _percentile(d, 0.95),
             "cost": round(self.cost, 6),
         }
+
+
+#: the columns of a row, in the order JSON, CSV and the table give them
+COLUMNS = ("requests", "errors", "fallbacks", "cancelled", "input_tokens", "output_tokens",
+           "cache_read_tokens", "cache_write_tokens", "median_ms", "p95_ms", "cost")  # fmt: skip
 
 
 @dataclass
@@ -132,27 +146,39 @@ def summarize(
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row()
-        status = g[8]
+        status = g[9]
         if status == "fallback":
+            # An attempt that failed over: its time is part of the request's own line.
             row.fallbacks += 1
         else:
             row.requests += 1
+            row.durations.append(int(g[8]))
             if status == "error":
                 row.errors += 1
             elif status == "cancelled":
                 row.cancelled += 1
         inp, out, cache = int(g[4]), int(g[5]), int(g[6])
+        write = int(g[7]) - inp - out - cache
+        if write < 0:  # a total that does not add up: count what the line says
+            write = 0
         row.input_tokens += inp
         row.output_tokens += out
         row.cache_read_tokens += cache
+        row.cache_write_tokens += write
         if pricing:
-            row.cost += price_of(g[2], inp, out, cache)
-        row.durations.append(int(g[7]))
+            tokens = row.by_model.get(g[2])
+            if tokens is None:
+                tokens = row.by_model[g[2]] = [0, 0, 0, 0]
+            tokens[0] += inp
+            tokens[1] += out
+            tokens[2] += cache
+            tokens[3] += write
     report.lines, report.malformed = n, malformed
     total = report.total
     for row in rows.values():
+        row.cost = sum(price_of(model, *tokens) for model, tokens in row.by_model.items())
         for name in ("requests", "errors", "fallbacks", "cancelled", "input_tokens",
-                     "output_tokens", "cache_read_tokens", "cost"):  # fmt: skip
+                     "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost"):  # fmt: skip
             setattr(total, name, getattr(total, name) + getattr(row, name))
         total.durations += row.durations
     return report
@@ -167,7 +193,7 @@ class _Pricing:
                       if k not in self.exact]  # fmt: skip
         self.cache: dict[str, Mapping[str, float] | None] = {}
 
-    def __call__(self, model: str, inp: int, out: int, cache: int) -> float:
+    def __call__(self, model: str, inp: int, out: int, cache: int, write: int = 0) -> float:
         if model in self.cache:
             price = self.cache[model]
         else:
@@ -181,6 +207,7 @@ class _Pricing:
             inp * price.get("input", 0.0)
             + out * price.get("output", 0.0)
             + cache * price.get("cache_read", price.get("input", 0.0))
+            + write * price.get("cache_write", price.get("input", 0.0))
         )
         return cost / 1_000_000
 
@@ -193,11 +220,11 @@ def _percentile(sorted_values: list[int], q: float) -> int:
 
 def table(report: Report) -> str:
     """A plain-text table for people."""
-    cols = ["requests", "errors", "fallbacks", "input_tokens", "output_tokens",
-            "cache_read_tokens", "median_ms", "p95_ms"] + (["cost"] if report.priced else [])  # fmt: skip
+    cols = [c for c in COLUMNS if c != "cancelled" and (c != "cost" or report.priced)]
     head = [report.by, *cols]
-    body = [[k, *(_fmt(r.as_dict()[c]) for c in cols)] for k, r in sorted(report.rows.items())]
-    body.append(["total", *(_fmt(report.total.as_dict()[c]) for c in cols)])
+    rows = [(k, r.as_dict()) for k, r in sorted(report.rows.items())]  # as_dict sorts: once
+    rows.append(("total", report.total.as_dict()))
+    body = [[k, *(_fmt(d[c]) for c in cols)] for k, d in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=False)]
     lines = ["  ".join(str(x).rjust(w) if i else str(x).ljust(w)
                        for i, (x, w) in enumerate(zip(row, widths, strict=False)))

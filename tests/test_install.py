@@ -94,7 +94,7 @@ def test_the_wheel_adds_only_the_ccrelay_package(installed):
             assert f"ccrelay/providers/{folder.name}/__init__.py" in names
     assert not [n for n in names if n.endswith("setup.py") or "config/config.yaml" in n]
     entry_points = zipfile.ZipFile(installed.wheel).read(f"{dist_info}/entry_points.txt")
-    assert b"ccrelay = ccrelay.main:main" in entry_points
+    assert b"ccrelay = ccrelay.core.cli:main" in entry_points
 
 
 def test_every_module_the_shipped_code_imports_is_a_declared_dependency(installed):

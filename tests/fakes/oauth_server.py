@@ -253,8 +253,8 @@ def run_login(
     return LoginRun(proc.returncode, "".join(head) + out, err, url)
 
 
-#: how the tests run the login commands (``ccrelay`` once they are mounted there)
-LOGIN_COMMAND = [sys.executable, "-m", "ccrelay.core.oauth"]
+#: how the tests run the login commands: the ``ccrelay`` console script of this venv
+LOGIN_COMMAND = [str(Path(sys.executable).with_name("ccrelay"))]
 
 
 def run_cli(auth_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
