@@ -10,6 +10,7 @@ until both have answered.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -97,8 +98,8 @@ class Gunicorn(RelayProcess):
 def start_gunicorn(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[Any]:
     started: list[Gunicorn] = []
 
-    def start(config: dict[str, Any], *args: str) -> Gunicorn:
-        served = Gunicorn(tmp_path, config, clean_env, *args)
+    def start(config: dict[str, Any], *args: str, env: dict[str, str] | None = None) -> Gunicorn:
+        served = Gunicorn(tmp_path, config, {**clean_env, **(env or {})}, *args)
         started.append(served)
         return served
 
@@ -376,3 +377,32 @@ def test_a_bad_config_stops_gunicorn_naming_the_problem(tmp_path, clean_env):
     )  # fmt: skip
     assert proc.returncode != 0
     assert 'bad config: providers.up.timeout: expected a number, got "ten"' in proc.stderr
+
+
+def test_metrics_are_summed_over_the_workers_with_a_multiprocess_dir(
+    start_gunicorn, upstream, tmp_path
+):
+    prom = tmp_path / "prometheus"
+    prom.mkdir()
+    config = {
+        "provider": {"name": "up"},
+        "providers": {"up": {"type": "anthropic", "base_url": upstream.url, "api_key": "k"}},
+        "metrics": {"enabled": True},
+    }
+    relay = start_gunicorn(config, env={"PROMETHEUS_MULTIPROC_DIR": str(prom)})
+    relay.every_worker(lambda h: h["status"] == "ok", "both workers answering")
+    upstream.default = Reply(json=answer("counted"))
+    sent = 0
+
+    def both_counted() -> bool:  # each worker writes its counters to a file named by its pid
+        nonlocal sent
+        assert ask(relay) == "counted"
+        sent += 1
+        return len(list(prom.glob("counter_*.db"))) == WORKERS
+
+    wait_for(both_counted, what="requests served by both workers")
+    relay.token_lines(expect=sent)
+    pattern = re.compile(r'^ccrelay_requests_total\{[^}]*status="success"[^}]*\} (\S+)$', re.M)
+    for _ in range(4):  # whichever worker answers the scrape, it reports every request
+        text = requests.get(relay.url + "/metrics", timeout=5).text
+        assert sum(float(v) for v in pattern.findall(text)) == sent
