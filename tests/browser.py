@@ -43,7 +43,7 @@ def find_chromium() -> tuple[str | None, str]:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return None, "chromium is not installed (apt-get install -y chromium, as root)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    install = ["apt-get", "install", "-y", "-q", "chromium"]  # with its fonts (recommended)
     out = ""
     for step in ([install], [["apt-get", "update", "-q"], install]):
         for cmd in step:
