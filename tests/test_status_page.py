@@ -233,7 +233,7 @@ def test_a_browser_gets_the_page_and_every_other_probe_what_it_got_before(relay)
     assert as_json.json() == {"name": "ccrelay", "status": "ok"}
 
 
-def test_health_names_the_worker_and_the_last_reload(start_relay, upstream, upstream2):
+def test_health_names_the_worker_and_the_last_reload(start_relay, upstream):
     config = one_provider("anthropic", upstream.url, model="up-model")
     relay = start_relay(config)
     health = relay.health()

@@ -29,10 +29,10 @@ HOSTILE = '<img src=x onerror="window.pwned=1">'
 ROWS_JS = """Array.from(document.querySelectorAll('#recent tbody tr')).map(tr => Object.assign(
   {id: tr.dataset.requestId},
   Object.fromEntries(Array.from(tr.querySelectorAll('[data-field]'),
-                                td => [td.dataset.field, td.textContent]))))"""
+                                td => [td.dataset.field, td.dataset.value ?? td.textContent]))))"""
 USAGE_JS = """Object.fromEntries(Array.from(document.querySelectorAll('#usage tbody tr'), tr =>
   [tr.dataset.provider, Object.fromEntries(Array.from(tr.querySelectorAll('[data-field]'),
-                                                      td => [td.dataset.field, td.textContent]))]))"""
+                                                      td => [td.dataset.field, td.dataset.value ?? td.textContent]))]))"""
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,8 @@ def test_the_page_shows_the_requests_just_made(start_relay, upstream, upstream2,
     }  # fmt: skip
     relay = start_relay(config)
     upstream.reply(
-        Reply(json={**ANSWER, "usage": {"input_tokens": 31, "output_tokens": 7}}),
+        # as big as Claude Code's: the numbers must still fit a phone's width
+        Reply(json={**ANSWER, "usage": {"input_tokens": 31_245, "output_tokens": 1_207}}),
         Reply(sse=sse_events("streamed"), event_names=True),
         Reply(500, json={"type": "error", "error": {"type": "api_error", "message": "down"}}),
     )
@@ -114,7 +115,7 @@ def test_the_page_shows_the_requests_just_made(start_relay, upstream, upstream2,
             int(line["input_tokens"]), int(line["output_tokens"])
         )  # fmt: skip
     assert [(r["provider"], n(r["input"]), n(r["output"])) for r in rows] == [
-        ("backup", 20, 6), ("main", 0, 0), ("main", 11, 4), ("main", 31, 7)
+        ("backup", 20, 6), ("main", 0, 0), ("main", 11, 4), ("main", 31_245, 1_207)
     ]  # fmt: skip
     assert rows[0]["model"] == "gpt-up" and rows[0]["client_model"] == HOSTILE  # shown as text
     assert browser.evaluate("document.querySelectorAll('img').length") == 0
@@ -122,7 +123,7 @@ def test_the_page_shows_the_requests_just_made(start_relay, upstream, upstream2,
 
     usage = browser.evaluate(USAGE_JS)
     assert {k: (n(v["input"]), n(v["output"]), n(v["attempts"])) for k, v in usage.items()} == {
-        "main": (42, 11, 3), "backup": (20, 6, 1)
+        "main": (31_256, 1_211, 3), "backup": (20, 6, 1)
     }  # fmt: skip
     bars = browser.evaluate("document.querySelectorAll('#chart svg rect.s-input').length")
     assert bars == 2  # one input bar per provider with input tokens
@@ -130,6 +131,7 @@ def test_the_page_shows_the_requests_just_made(start_relay, upstream, upstream2,
     assert "CCRELAY_TEST_UNSET_SPARE_KEY" in text  # spare's problem, from /health
     assert "closed (1 failures)" in text and "...7a1b ok" in text  # main's breaker and key
     assert "main \u2192 backup \u2192 spare" in text
+    assert "31,245" in text and "31.2k" not in text  # exact counts on a wide screen
     assert "sk-main-key" not in text and "alice" not in text
     # spare cannot serve (its key is unset): one of three in the chain down is "degraded"
     assert browser.evaluate("document.getElementById('state').textContent") == "degraded"
@@ -168,6 +170,8 @@ def _screenshots(browser: Browser, tmp_path: Path) -> None:
         ".filter(([, s, c]) => s > c)"
     )
     assert wide == [], f"parts that scroll sideways on a phone: {wide}"
+    text = browser.evaluate("document.body.innerText")
+    assert "31.2k" in text and "31,245" not in text  # short counts on a phone
     shots.append(browser.screenshot(tmp_path / "status-phone.png"))
     keep = os.environ.get("CCRELAY_SCREENSHOTS")
     if keep:
