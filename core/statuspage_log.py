@@ -55,10 +55,14 @@ class TodayLog:
 
     :param clock: seconds since the epoch (tests pass a fake one to cross midnight).
     :param keep: how many of the last requests to keep.
+    :param chunk: bytes parsed between two yields to the event loop.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time, keep: int = RECENT) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, keep: int = RECENT, chunk: int = _CHUNK
+    ) -> None:
         self._clock = clock
+        self._chunk = chunk
         self._lock = threading.Lock()
         self._dir = ""
         self._day = ""
@@ -101,12 +105,15 @@ class TodayLog:
                 if self._file != ident or stat.st_size < self._offset:
                     self._restart(day)  # replaced or truncated: read it again from the start
                     self._file = ident
-                f.seek(self._offset)
                 while self._offset < stat.st_size:
-                    data = f.read(min(_CHUNK, stat.st_size - self._offset))
-                    end = data.rfind(b"\n") + 1  # a line still being written waits
+                    f.seek(self._offset)  # a chunk's unfinished last line is read again
+                    data = f.read(min(self._chunk, stat.st_size - self._offset))
+                    end = data.rfind(b"\n") + 1
                     if not end:
-                        break
+                        if len(data) < self._chunk:
+                            break  # a line still being written: it waits for the next read
+                        self._chunk *= 2  # a line longer than a chunk
+                        continue
                     self._take(data[:end].decode("utf-8", "replace"))
                     self._offset += end
                     time.sleep(0)  # gevent's sleep once patched: let other requests run

@@ -132,6 +132,19 @@ def test_only_what_was_added_is_read_and_a_half_written_line_waits(tmp_path):
     assert today.read(tmp_path)["requests"] == 2  # nothing new: nothing counted twice
 
 
+@pytest.mark.parametrize("chunk", [1000, 256])  # 256: some lines are longer than a chunk
+def test_a_long_log_read_in_small_chunks_loses_no_line(tmp_path, chunk):
+    clock = Clock(noon())
+    log = TokenLog(clock)
+    for i in range(500):
+        log.write(tmp_path, line(request_id=f"r{i}", client_model="m" * (i % 300)))
+    today = TodayLog(clock, keep=500, chunk=chunk)  # lines end anywhere in a chunk, some span two
+    day = today.read(tmp_path)
+    assert day["requests"] == 500 and day["malformed"] == 0
+    assert [r["request_id"] for r in day["recent"]] == [f"r{i}" for i in reversed(range(500))]
+    assert day["providers"]["up"]["input_tokens"] == 5000
+
+
 def test_local_midnight_starts_a_new_day_and_the_last_requests_stay(tmp_path):
     clock = Clock(noon(3))
     log, today = TokenLog(clock), TodayLog(clock)
