@@ -9,6 +9,9 @@ Every figure is measured for the relay (Anthropic request to ``/v1/messages``) a
 (the OpenAI request the relay itself sent upstream, captured from the upstream, sent straight
 to the upstream), as the median of several runs, and printed beside the target with PASS/FAIL.
 
+``--only workers`` (also part of the full run) measures requests per second with ``main.py``,
+gunicorn's gevent worker with one worker and with one per core, unpinned (``bench/workers.py``).
+
 The Chat Completions path (rows starting ``chat``) sends that captured OpenAI request to the
 relay's ``/v1/chat/completions`` instead: the same upstream, a Chat body of the same size and
 content, converted Chat -> canonical -> Chat; its "direct" is what the relay then sent
@@ -42,6 +45,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import bodies  # noqa: E402
+import workers  # noqa: E402
 from clientlib import (  # noqa: E402
     http_request,
     post_json,
@@ -66,8 +70,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 _children: list[subprocess.Popen] = []
 
 
-def spawn(cmd: list[str], *, core: int, log: Path | None = None, **kw) -> subprocess.Popen:
-    """Start ``cmd`` pinned to ``core`` in its own process group; remembered for cleanup.
+def spawn(cmd: list[str], *, core: int | str, log: Path | None = None, **kw) -> subprocess.Popen:
+    """Start ``cmd`` pinned to ``core`` (or a taskset list, "0,1") in its own process group;
+    remembered for cleanup.
 
     Output goes to ``log`` (appended), else wherever ``stdout=`` in ``kw`` says, else nowhere.
     """
@@ -599,7 +604,7 @@ def main() -> int:
     p.add_argument("--stream-chunks", type=int, default=100)
     p.add_argument(
         "--only",
-        choices=["nonstreaming", "streaming", "memory", "cold"],
+        choices=["nonstreaming", "streaming", "memory", "cold", "workers"],
         action="append",
         help="run only these parts (repeatable)",
     )
@@ -619,7 +624,7 @@ def main() -> int:
     args.duration = args.duration or (2 if args.quick else 5)
     args.warmup = 1
     burst_runs, drip_runs, cold_runs = (10, 2, 3) if args.quick else (30, 5, 5)
-    parts = set(args.only or ["nonstreaming", "streaming", "memory", "cold"])
+    parts = set(args.only or ["nonstreaming", "streaming", "memory", "cold", "workers"])
 
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
@@ -775,6 +780,12 @@ def main() -> int:
                 stop(relay.proc)
             res["cold_start"] = {"median_s": median(runs), "runs": runs}
             log(f"cold start: median {median(runs):.3f} s of {[round(r, 3) for r in runs]}")
+
+        if "workers" in parts:
+            log(f"on every core: main.py, gunicorn -w 1, gunicorn -w {os.cpu_count()} (unpinned):")
+            res["workers"] = workers.measure(
+                sys.modules[__name__], args, workdir, upstream.port, small
+            )
     finally:
         stop_all()
 
@@ -786,6 +797,8 @@ def main() -> int:
         for fig, val, target, ok in rows:
             log(f"| {fig} | {val} | {target} | {'PASS' if ok else 'FAIL'} |")
         md = markdown(res, rows)
+        if "workers" in res:
+            md += "\n".join(workers.markdown(res["workers"])) + "\n"
         (out_dir / "latest.md").write_text(md)
         log(f"\nwrote {out_dir / (stamp + '.json')} and {out_dir / 'latest.md'}")
         shutil.rmtree(workdir, ignore_errors=True)

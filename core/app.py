@@ -10,6 +10,7 @@ upstream, reaches the client in its dialect's error shape.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from ccrelay.core.relay import Relay, Who, new_request_id
 from ccrelay.core.reload import ConfigStore
 from ccrelay.core.routes import RouteTable, Target
 from ccrelay.core.routing import RoutingConfig
+from ccrelay.core.statuspage import NO_STORE, StatusPage
 from ccrelay.core.tokenlog import TokenLog
 from ccrelay.core.upstream import Upstream
 
@@ -47,7 +49,7 @@ _JSON = "application/json"
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _BODYLESS = ("GET", "HEAD", "DELETE", "OPTIONS")
 #: routes open without an access key (they show nothing secret)
-_OPEN = ("root", "health")
+_OPEN = ("root", "health", "status")
 _STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -75,6 +77,7 @@ class _Edge:
         self._table: RouteTable | None = None
         self.limits = KeyLimits()
         self.bodylog = BodyLog()
+        self.page = StatusPage()
         self.active = 0  # calls in flight, streams until their last byte
         self.streams = 0
         self.metrics = Metrics(
@@ -217,9 +220,11 @@ class _Edge:
         endpoint = target.route.endpoint
         settings = self.store.current
         if endpoint == "root":
-            return _root()
+            return self._root()
         if endpoint == "health":
             return _json(self.health(settings))
+        if endpoint == "status":
+            return _json(self.page.status(settings.log_dir), headers=NO_STORE)
         if endpoint == "metrics":
             if not settings.metrics_enabled:
                 raise RelayError(404, "metrics are off (metrics.enabled in the config)")
@@ -286,6 +291,10 @@ class _Edge:
             entry.update(state[name])
         return {
             "status": "ok",
+            # which process answered: under gunicorn each worker has its own breakers, keys'
+            # cool-downs and config watcher
+            "pid": os.getpid(),
+            "started": int(self.started),
             "active_provider": settings.active,
             "fallback_providers": list(settings.fallbacks),
             "routing": _describe_routing(settings.chain, settings.routing),
@@ -315,8 +324,22 @@ class _Edge:
             "config": {
                 "path": str(settings.path),
                 "last_reload_error": self.store.last_error or None,
+                "last_reload_at": self.store.last_reload_at,
             },
         }
+
+    def _root(self) -> Response:
+        """``GET /`` and ``HEAD /``: Ollama's plain-text "Ollama is running", which Ollama
+        apps probe for (they check the status; the text is what Ollama sends), unless the
+        client asks for JSON (ccrelay's own short status) or HTML (a browser: the status page).
+        """
+        best = request.accept_mimetypes.best_match(("text/plain", _JSON, "text/html"))
+        if best == "text/html":
+            html, headers = self.page.document()
+            return Response(html, mimetype="text/html", headers=headers)
+        if best == _JSON:
+            return _json({"name": "ccrelay", "status": "ok"})
+        return Response("Ollama is running", mimetype="text/plain")
 
     # --- the edge ----------------------------------------------------------------------
 
@@ -492,16 +515,6 @@ def _describe_routing(chain: tuple[str, ...], routing: RoutingConfig) -> dict[st
     }
 
 
-def _root() -> Response:
-    """``GET /`` and ``HEAD /``: Ollama's plain-text "Ollama is running", which Ollama apps
-    probe for (they check the status; the text is what Ollama sends), unless the client asks
-    for JSON or HTML: then ccrelay's own JSON status (browsers get a status page later)."""
-    best = request.accept_mimetypes.best_match(("text/plain", _JSON, "text/html"))
-    if best in (_JSON, "text/html"):
-        return _json({"name": "ccrelay", "status": "ok"})
-    return Response("Ollama is running", mimetype="text/plain")
-
-
 def _merged(parts: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in parts:
@@ -509,5 +522,5 @@ def _merged(parts: Any) -> dict[str, Any]:
     return out
 
 
-def _json(obj: Any, status: int = 200) -> Response:
-    return Response(dumps(obj), status=status, mimetype=_JSON)
+def _json(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(dumps(obj), status=status, mimetype=_JSON, headers=headers)

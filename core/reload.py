@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class ConfigStore:
         self._lock = threading.Lock()
         self._digest = b""
         self.last_error: str = ""
+        #: when a reload last swapped a config in or rejected one (None: none since start)
+        self.last_reload_at: float | None = None
         state, self.current = self._load()
         self.registry.install(state)
 
@@ -94,12 +97,14 @@ class ConfigStore:
                 state, new = self._load()
             except ConfigError as exc:
                 self.last_error = str(exc)
+                self.last_reload_at = time.time()
                 log.error("config reload rejected, keeping the last good config: %s", exc)
                 return False
             # Plugins first: a request reading the new config must find its strategies.
             self.registry.install(state)
             self.current = new
             self.last_error = ""
+            self.last_reload_at = time.time()
         if force or not unchanged:
             log.info("config reloaded from %s: %s", self.path, describe_changes(old, new))
         return True

@@ -19,6 +19,8 @@ from ccrelay.core.dialect import Dialect, Route
 CORE_ROUTES = (
     Route("/", ("GET",), "root", kind="info"),
     Route("/health", ("GET",), "health", kind="info"),
+    # today's requests from the token log, for the status page (core/statuspage.py)
+    Route("/status", ("GET",), "status", kind="info"),
     Route("/metrics", ("GET",), "metrics", kind="info"),
     # One model list for every SDK that reads /v1/models (anthropic, openai, google-genai):
     # each dialect adds its own fields (Dialect.describe_model).

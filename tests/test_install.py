@@ -88,6 +88,7 @@ def test_the_wheel_adds_only_the_ccrelay_package(installed):
     dist_info = next(n.split("/")[0] for n in names if ".dist-info/" in n)
     assert {n.split("/")[0] for n in names} == {"ccrelay", dist_info}
     assert "ccrelay/main.py" in names and "ccrelay/config/example.yaml" in names
+    assert "ccrelay/core/statuspage.html" in names  # the status page (package data)
     # Every provider folder ships, without a list naming them.
     for folder in (ROOT / "providers").iterdir():
         if (folder / "__init__.py").is_file():
@@ -222,6 +223,8 @@ def test_the_console_script_serves_a_request_from_an_unrelated_folder(installed,
         site = str(installed.venv)
         assert plugins["providers.openai"].startswith(f"folder:{site}")
         assert plugins["providers.anthropic"].startswith(f"folder:{site}")
+        page = requests.get(served.url + "/", headers={"accept": "text/html"}, timeout=10)
+        assert page.status_code == 200 and "<title>ccrelay status</title>" in page.text
     finally:
         upstream.close()
 
