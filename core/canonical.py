@@ -5,14 +5,16 @@ What each strategy does with a field stays in its own field table; this module h
 what is the same for all of them: the system prompt as text (without Claude Code's billing
 header), the text of a text-only message, a tool result flattened to text plus media, the
 wording for an unanswered call, an orphan result and a failed tool, a text document's text,
-an image as a URL, the structured-output schema, effort levels from a thinking budget, and
-the merge of extra body fields. Errors name the canonical field (``messages[2].content[0]``)
+an image as a URL, the structured-output schema, effort levels from a thinking budget, the
+merge of extra body fields, and stand-ins for tool names and call ids an upstream's pattern
+does not allow. Errors name the canonical field (``messages[2].content[0]``)
 and say what the upstream can take instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -30,6 +32,7 @@ EMPTY_RESULT = "(no output)"
 FAILED_SILENTLY = "the tool failed without output"
 
 _Media = TypeVar("_Media")
+_ILLEGAL = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 def reject_hosted(req: Mapping[str, Any], why: str) -> None:
@@ -194,3 +197,25 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
             body[key] = {**current, **value}
         else:
             body[key] = value
+
+
+def legal_name(name: str, limit: int) -> str:
+    """``name`` when it is 1 to ``limit`` characters of ``[a-zA-Z0-9_-]`` (the pattern of
+    Anthropic's and OpenAI's tool names), else a stand-in that is: the name with other
+    characters as ``_``, cut to fit, then ``_`` and a hash of the whole name. A pure function,
+    so a tool, its calls and its choice always get the same stand-in, and two names never
+    share one (MCP-style ``server.tool`` or ``ns:tool`` names are the usual case)."""
+    if 0 < len(name) <= limit and not _ILLEGAL.search(name):
+        return name
+    digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()[:10]
+    return f"{_ILLEGAL.sub('_', name)[: limit - 11]}_{digest}"
+
+
+def legal_id(tool_id: str) -> str:
+    """A call id of ``[a-zA-Z0-9_-]+`` for one that is not (OpenAI-protocol vendors send ids
+    such as ``functions.read:0``): illegal characters as ``_`` plus a hash of the id, the same
+    for a call and its result."""
+    if tool_id and not _ILLEGAL.search(tool_id):
+        return tool_id
+    digest = hashlib.blake2b(tool_id.encode(), digest_size=8).hexdigest()[:16]
+    return f"{_ILLEGAL.sub('_', tool_id)}_{digest}"

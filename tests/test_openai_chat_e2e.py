@@ -7,11 +7,13 @@ Anthropic-compatible one, and asserts what the SDK parsed and what the upstream 
 from __future__ import annotations
 
 import json
+import re
 
 import openai
 import pytest
 import requests
 
+from ccrelay.core.canonical import legal_name
 from tests.conftest import one_provider
 from tests.fakes.replies import answer, openai_chunk
 from tests.fakes.upstream import Reply
@@ -397,3 +399,40 @@ def test_unknown_chat_paths_get_openai_errors(start_relay, upstream):
     client = openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
     model = client.models.retrieve("up-model")
     assert (model.id, model.object, model.owned_by) == ("up-model", "model", "up")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_names_and_ids_anthropic_refuses_get_stand_ins(start_relay, upstream, stream):
+    """MCP-style names (``files.read``) and vendor call ids (``functions.files.read:0``) do not
+    match Anthropic's patterns: the upstream gets legal stand-ins, the client its own names."""
+    relay = start_relay(one_provider("anthropic", upstream.url, model="up-model"))
+    client = openai.OpenAI(base_url=relay.url + "/v1", api_key="k", max_retries=0)
+    tools = [{"type": "function", "function": {
+        "name": "files.read", "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+    stand_in = legal_name("files.read", 128)
+    upstream.reply(answer("anthropic", calls=[("toolu_1", stand_in, {"p": "a"})], stream=stream))
+    messages = [
+        {"role": "user", "content": "read a"},
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "functions.files.read:0", "type": "function",
+            "function": {"name": "files.read", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "functions.files.read:0", "content": "old"},
+        {"role": "user", "content": "again"},
+    ]  # fmt: skip
+    kwargs = {"model": "m", "messages": messages, "tools": tools,
+              "tool_choice": {"type": "function", "function": {"name": "files.read"}}}  # fmt: skip
+    if stream:
+        chunks = list(client.chat.completions.create(**kwargs, stream=True))
+        names = [tc.function.name for c in chunks if c.choices
+                 for tc in c.choices[0].delta.tool_calls or () if tc.function.name]  # fmt: skip
+    else:
+        out = client.chat.completions.create(**kwargs)
+        names = [t.function.name for t in out.choices[0].message.tool_calls]
+    assert names == ["files.read"]
+    body = sent_body(upstream)
+    legal = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+    assert body["tools"][0]["name"] == body["tool_choice"]["name"] == stand_in
+    assert legal.match(stand_in) and stand_in != "files.read"
+    call, result = body["messages"][1]["content"][0], body["messages"][2]["content"][0]
+    assert call["name"] == stand_in
+    assert call["id"] == result["tool_use_id"] and re.match(r"^[a-zA-Z0-9_-]+$", call["id"])

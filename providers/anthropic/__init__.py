@@ -17,6 +17,8 @@ What is changed on the way, and why:
 | top-level fields | forwarded | minus ``options.strip_fields`` |
 | ``thinking`` blocks without a signature (made by another provider) | removed: Anthropic rejects them | kept unless ``options.validates_signatures`` |
 | ``thinking`` blocks signed by another backend (``ccrelay:<origin>:...``) | removed | removed |
+| tool names outside ``^[a-zA-Z0-9_-]{1,128}$`` (MCP-style ``server.tool``, ``ns:tool`` from Gemini and OpenAI clients) | a stand-in (``core.canonical.legal_name``) on the tool, its calls and ``tool_choice``; answers carry the client's name again | same |
+| call ids outside ``^[a-zA-Z0-9_-]+$`` (``functions.read:0`` from OpenAI-protocol vendors) | a stand-in, the same on the call and its result | same |
 | ``role: "system"`` messages (Claude Code's mid-conversation system beta) | forwarded | merged into the nearest user turn as ``<system-reminder>`` text, unless ``options.system_messages: keep`` |
 | credentials, ``auth: oauth`` (a Claude subscription login) | ``Authorization: Bearer <token>``, Claude Code's ``user-agent`` | same |
 | ``anthropic-beta``, ``auth: oauth`` | ``oauth-2025-04-20`` first, then the client's (``strip_betas`` never removes it) | same |
@@ -50,10 +52,12 @@ Options (``providers.<name>.options``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ccrelay.core import signatures
+from ccrelay.core.canonical import legal_id, legal_name
 from ccrelay.core.config import ProviderConfig
 from ccrelay.core.errors import ErrorKind, RelayError
 from ccrelay.core.hookspecs import hookimpl
@@ -151,6 +155,7 @@ class AnthropicProvider(Provider):
         )
         if opts.get("system_messages", "keep" if native else "merge") == "merge":
             body["messages"] = _merge_system_messages(body["messages"])
+        ctx.state["tool_names"] = _legal_tools(body)
         headers = {
             "anthropic-version": ctx.client_headers.get("anthropic-version", DEFAULT_VERSION)
         }
@@ -188,10 +193,16 @@ class AnthropicProvider(Provider):
                 502, f"provider {ctx.provider.name}: answer has no content list", retryable=True
             )
         body["model"] = ctx.client_model
+        renamed = ctx.state.get("tool_names")
+        if renamed:
+            for block in body["content"]:
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    block["name"] = renamed.get(block.get("name"), block.get("name"))
         return body  # type: ignore[return-value]
 
     def stream(self, events: Iterable[SSEEvent], ctx: RequestContext) -> Iterator[CanonicalEvent]:
         finished = False
+        renamed = ctx.state.get("tool_names")
         for sse in events:
             try:
                 event = loads(sse.data)
@@ -208,6 +219,10 @@ class AnthropicProvider(Provider):
                 event["message"]["model"] = ctx.client_model
             elif etype == "message_stop":
                 finished = True
+            elif renamed and etype == "content_block_start":
+                block = event.get("content_block")
+                if isinstance(block, dict) and block.get("type") == "tool_use":
+                    block["name"] = renamed.get(block.get("name"), block.get("name"))
             yield event
         if not finished:
             raise RelayError(502, f"provider {ctx.provider.name}: stream ended before message_stop")
@@ -268,6 +283,63 @@ def _as_subscription(body: dict[str, Any], headers: dict[str, str], opts: Any) -
     ):
         body["system"] = [{"type": "text", "text": prefix}, *blocks]
     return {"beta": "true"}
+
+
+def _legal_tools(body: dict[str, Any]) -> dict[str, str]:
+    """Replace tool names and call ids Anthropic's patterns refuse, on ``body`` (its lists
+    copied where something changes, never the client's); ``{stand-in: client name}`` for the
+    answer. Claude Code's names are all legal, so this usually only looks."""
+    renamed: dict[str, str] = {}
+
+    def name(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        out = legal_name(value, 128)
+        if out != value:
+            renamed[out] = value
+        return out
+
+    tools = body.get("tools")
+    if isinstance(tools, list) and any(
+        isinstance(t, dict) and name(t.get("name")) != t.get("name") for t in tools
+    ):
+        body["tools"] = [
+            {**t, "name": name(t["name"])} if isinstance(t, dict) and "name" in t else t
+            for t in tools
+        ]
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and name(choice.get("name")) != choice.get("name"):
+        body["tool_choice"] = {**choice, "name": name(choice["name"])}
+    messages, copied = body["messages"], False
+    for i, msg in enumerate(messages):
+        content = msg.get("content")
+        if not isinstance(content, list):
+            continue
+        blocks = [_legal_block(b, name) for b in content]
+        if any(map(operator.is_not, blocks, content)):
+            if not copied:
+                messages, copied = list(messages), True
+                body["messages"] = messages
+            messages[i] = {**msg, "content": blocks}
+    return renamed
+
+
+def _legal_block(block: Any, name: Callable[[Any], Any]) -> Any:
+    """``block`` itself, or a copy with a legal tool name and call id."""
+    if not isinstance(block, dict):
+        return block
+    kind = block.get("type")
+    if kind == "tool_use":
+        tool_id, tool_name = block.get("id"), block.get("name")
+        new_id = legal_id(tool_id) if isinstance(tool_id, str) else tool_id
+        new_name = name(tool_name)
+        if new_id != tool_id or new_name != tool_name:
+            return {**block, "id": new_id, "name": new_name}
+    elif kind == "tool_result":
+        tool_id = block.get("tool_use_id")
+        if isinstance(tool_id, str) and legal_id(tool_id) != tool_id:
+            return {**block, "tool_use_id": legal_id(tool_id)}
+    return block
 
 
 def _is_anthropic(base_url: str) -> bool:

@@ -11,6 +11,8 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from ccrelay.core.canonical import legal_name
+
 _LEGAL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _LEGAL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 _ILLEGAL = re.compile(r"[^a-zA-Z0-9_-]")
@@ -22,9 +24,7 @@ def _digest(value: str, size: int) -> str:
 
 def tool_name_out(name: str) -> str:
     """A name OpenAI accepts (``^[a-zA-Z0-9_-]{1,64}$``); legal names are unchanged."""
-    if _LEGAL_NAME.match(name):
-        return name
-    return f"{_ILLEGAL.sub('_', name)[:53]}_{_digest(name, 10)}"
+    return legal_name(name, 64)
 
 
 def renames(names: Iterable[str]) -> dict[str, str]:
