@@ -277,6 +277,9 @@ def test_env_for_codex_carries_its_provider_table(tmp_path):
     }  # fmt: skip
     commented = ccrelay("env", "codex", "--config", str(path), cwd=tmp_path).stdout
     assert '#   wire_api = "responses"' in commented  # the same table, as comments
+    # Without --model, the active provider's model: Codex's own default model would make it
+    # declare its tools in additional_tools items (code mode) instead of its usual tool set.
+    assert '#   model = "main-model"' in commented
 
 
 def test_env_names_the_access_key_by_its_variable_never_its_value(tmp_path):
@@ -373,14 +376,15 @@ def test_run_finds_the_client_on_path_and_passes_codex_its_provider(tmp_path):
     env["PATH"] = f"{tmp_path / 'bin'}:{env['PATH']}"
     proc = ccrelay("--config", str(path), "run", "codex", "exec", "do it", cwd=tmp_path, env=env)
     seen = json.loads(proc.stdout)
-    overrides = dict(a.split("=", 1) for a in seen["argv"][1:10:2])
-    assert seen["argv"][0:10:2] == ["-c"] * 5 and seen["argv"][10:] == ["exec", "do it"]
+    overrides = dict(a.split("=", 1) for a in seen["argv"][1:12:2])
+    assert seen["argv"][0:12:2] == ["-c"] * 6 and seen["argv"][12:] == ["exec", "do it"]
     assert overrides == {
         "model_provider": '"ccrelay"',
         "model_providers.ccrelay.name": '"ccrelay"',
         "model_providers.ccrelay.base_url": '"http://127.0.0.1:8123/v1"',
         "model_providers.ccrelay.env_key": '"CCRELAY_API_KEY"',
         "model_providers.ccrelay.wire_api": '"responses"',
+        "model": '"main-model"',
     }
     assert seen["env"]["CCRELAY_API_KEY"] == "ccrelay"
 

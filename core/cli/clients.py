@@ -39,6 +39,9 @@ class Client:
     model_var: str = ""
     #: the client will not start without a model (Qwen Code picks its auth type by it)
     needs_model: bool = False
+    #: without --model, ask for the group's active provider's model when it has one (Codex:
+    #: its own default model switches it to tools declared in a way few backends expect)
+    prefers_model: bool = False
     #: variables that would win over ours (or send a real key to ccrelay): removed
     unset: tuple[str, ...] = ()
     note: str = ""
@@ -57,7 +60,7 @@ CLIENTS: dict[str, Client] = {
             "ANTHROPIC_API_KEY would be used instead",
         ),
         Client(
-            "codex", "Codex", ("codex",), "/v1", CODEX_KEY_VAR,
+            "codex", "Codex", ("codex",), "/v1", CODEX_KEY_VAR, prefers_model=True,
             note="Codex reads its provider from ~/.codex/config.toml",
         ),
         Client(

@@ -197,9 +197,9 @@ def _setting(
     root = (url or base_url(settings.host, settings.port)).rstrip("/")
     if group != "default":
         root += f"/{group}"
-    if c.needs_model and not model:
+    if (c.needs_model or c.prefers_model) and not model:
         model = default_model(loaded, group)
-        if not model:
+        if not model and c.needs_model:
             raise Failure(
                 f"{c.title} needs a model name and the group's active provider has none "
                 "configured: pass --model NAME"

@@ -7,7 +7,8 @@ answers in text. Requests without tools (titles, summaries, Gemini CLI's model r
 short text, or JSON that fits the schema asked.
 Codex's tools (reached through ccrelay's Responses dialect) get an ``apply_patch`` call that
 adds hello.txt (a custom tool, so its one argument is ``input``), or ``exec_command`` when
-``apply_patch`` is not offered.
+``apply_patch`` is not offered, or, in Codex's code mode (its default models), an ``exec`` call
+whose JavaScript runs ``exec_command``.
 
     python -m tests.manual.scripted_model --port 9101 --workdir /tmp/try
 """
@@ -94,6 +95,9 @@ def _codex_call(tools: set[Any], call_id: str) -> dict[str, Any] | None:
     if "exec_command" in tools:
         args = json.dumps({"cmd": "printf hi > hello.txt"})
         return {"id": call_id, "name": "exec_command", "arguments": args}
+    if "exec" in tools:  # Codex's code mode (its default models): JavaScript calling its tools
+        script = 'await tools.exec_command({cmd: "printf hi > hello.txt"});\ntext("written");'
+        return {"id": call_id, "name": "exec", "arguments": json.dumps({"input": script})}
     return None
 
 

@@ -97,7 +97,7 @@ class OpenAIResponsesDialect(Dialect):
 
     def render_response(self, resp: CanonicalResponse, call: ClientCall) -> Rendered:
         blocks: list[Any] = list(resp.get("content") or ())
-        output = items_from_blocks(blocks, call.state["custom"])
+        output = items_from_blocks(blocks, call.state["custom"], call.state["namespaces"])
         status, incomplete = status_of(resp.get("stop_reason"))
         if incomplete:
             mark_incomplete(output)

@@ -6,7 +6,8 @@
 | message, role ``system`` / ``developer``, later | a ``role: "system"`` message at that place (each strategy decides what its upstream takes) |
 | message, role ``user`` | a user message; ``input_text`` / ``output_text`` / ``refusal`` parts as text, ``input_image`` as an image (data URL: base64, https: url), ``input_file`` as a document (PDF base64, text, URL) |
 | message, role ``assistant`` | assistant text blocks (``output_text``, ``refusal``, ``input_text``) |
-| ``function_call`` | a ``tool_use`` block (``id`` = ``call_id``, ``input`` = the parsed ``arguments``) |
+| ``function_call`` | a ``tool_use`` block (``id`` = ``call_id``, ``input`` = the parsed ``arguments``; a ``namespace`` named as ``tools.py`` names the tool) |
+| ``additional_tools`` | no message: its tools are declarations (``tools.py``) |
 | ``custom_tool_call`` | a ``tool_use`` block with ``input = {"input": <input>}`` |
 | ``function_call_output`` / ``custom_tool_call_output`` | a ``tool_result`` block (string output, or text/image/document blocks), placed before any other block of its user turn |
 | ``reasoning`` | ``thinking`` / ``redacted_thinking`` blocks (``reasoning.py``) |
@@ -32,6 +33,7 @@ from ccrelay.core.jsonutil import JSONDecodeError, loads
 from ccrelay.core.types import ContentBlock, Message, TextBlock
 
 from .reasoning import blocks_from_item
+from .tools import canonical_name
 
 _MEDIA_BY_SUFFIX = {".pdf": "application/pdf", ".txt": "text/plain", ".md": "text/markdown",
                     ".csv": "text/csv", ".json": "text/plain", ".html": "text/html"}  # fmt: skip
@@ -71,14 +73,18 @@ class Conversation:
             self._message(item, where)
         elif kind == "function_call":
             args = _arguments(item["arguments"], where)
+            name = canonical_name(item["name"], item.get("namespace"))
             self._content("assistant").append(
-                {"type": "tool_use", "id": item["call_id"], "name": item["name"], "input": args}
+                {"type": "tool_use", "id": item["call_id"], "name": name, "input": args}
             )
         elif kind == "custom_tool_call":
             self._content("assistant").append({
-                "type": "tool_use", "id": item["call_id"], "name": item["name"],
+                "type": "tool_use", "id": item["call_id"],
+                "name": canonical_name(item["name"], item.get("namespace")),
                 "input": {"input": item["input"]},
             })  # fmt: skip
+        elif kind == "additional_tools":
+            pass  # tool declarations: tools.py reads them
         elif kind in ("function_call_output", "custom_tool_call_output"):
             self._result(item, where)
         elif kind == "reasoning":

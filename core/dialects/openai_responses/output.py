@@ -6,6 +6,7 @@
 | ``text`` block | a ``message`` item with one ``output_text`` part |
 | ``tool_use`` of a function tool | a ``function_call`` item (``call_id`` = the tool_use id, ``arguments`` = its input as JSON text) |
 | ``tool_use`` of a custom tool | a ``custom_tool_call`` item whose ``input`` is the tool_use's ``input.input`` string |
+| ``tool_use`` of a tool declared in a namespace | the call item names it as declared: ``name`` and ``namespace`` |
 | other block types (server tools) | left out: ccrelay never offers server tools, so none should come back |
 | ``stop_reason`` ``max_tokens`` | ``status: incomplete``, ``incomplete_details.reason: max_output_tokens`` |
 | ``stop_reason`` ``refusal`` | ``status: incomplete``, ``incomplete_details.reason: content_filter`` |
@@ -18,6 +19,7 @@ Ids are minted per item (``ids.py``); the item order is the block order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from ccrelay.core.jsonutil import dumps_str
@@ -25,7 +27,9 @@ from ccrelay.core.tokens import estimate_text_tokens
 
 from .ids import new_id
 from .reasoning import encrypted_for
+from .tools import client_name
 
+_NONE: Mapping[str, tuple[str, str]] = MappingProxyType({})
 _INCOMPLETE = {"max_tokens": "max_output_tokens", "refusal": "content_filter"}
 
 
@@ -52,16 +56,21 @@ def reasoning_item(item_id: str, block: Mapping[str, Any]) -> dict[str, Any]:
     return item
 
 
-def call_item(item_id: str, block: Mapping[str, Any], custom: frozenset[str]) -> dict[str, Any]:
+def call_item(
+    item_id: str,
+    block: Mapping[str, Any],
+    custom: frozenset[str],
+    namespaces: Mapping[str, tuple[str, str]] = _NONE,
+) -> dict[str, Any]:
     """A ``function_call`` or ``custom_tool_call`` item for a finished tool_use block."""
     name = block.get("name") or ""
     args = block.get("input")
     if name in custom:
         return {"id": item_id, "type": "custom_tool_call", "status": "completed",
-                "call_id": block.get("id") or "", "name": name,
+                "call_id": block.get("id") or "", **client_name(name, namespaces),
                 "input": custom_input(args)}  # fmt: skip
     return {"id": item_id, "type": "function_call", "status": "completed",
-            "call_id": block.get("id") or "", "name": name,
+            "call_id": block.get("id") or "", **client_name(name, namespaces),
             "arguments": args if isinstance(args, str) else dumps_str(args or {})}  # fmt: skip
 
 
@@ -80,7 +89,9 @@ def custom_input(args: Any) -> str:
 
 
 def items_from_blocks(
-    blocks: Sequence[Mapping[str, Any]], custom: frozenset[str]
+    blocks: Sequence[Mapping[str, Any]],
+    custom: frozenset[str],
+    namespaces: Mapping[str, tuple[str, str]] = _NONE,
 ) -> list[dict[str, Any]]:
     """The output items of a finished canonical answer, in block order."""
     out: list[dict[str, Any]] = []
@@ -93,7 +104,7 @@ def items_from_blocks(
                 out.append(message_item(new_id("msg"), block["text"]))
         elif kind == "tool_use":
             prefix = "ctc" if block.get("name") in custom else "fc"
-            out.append(call_item(new_id(prefix), block, custom))
+            out.append(call_item(new_id(prefix), block, custom, namespaces))
     return out
 
 

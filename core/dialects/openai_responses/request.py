@@ -142,6 +142,7 @@ def build_call(
     call.state.update(
         rid=rid,
         custom=toolset.custom,
+        namespaces=toolset.namespaces,
         envelope=_envelope(body, rid),
         keep=(tuple(conv.system), tuple(conv.messages), tuple(side_items)) if keep else None,
     )

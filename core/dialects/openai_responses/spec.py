@@ -58,6 +58,47 @@ _CONTENT = one_of(STR, list_of(PART), desc="a string or a list of content parts"
 OUTPUT = one_of(STR, list_of(PART), desc="a string or a list of input parts")
 _ID = nullable(STR)
 
+# --- tools (§4) ----------------------------------------------------------------------------
+
+_GRAMMAR = obj(
+    {"syntax": enum("lark", "regex"), "definition": STR},
+    required=("syntax", "definition"),
+)
+_CUSTOM_FORMAT = tagged(
+    "type", {"text": obj(), "grammar": _GRAMMAR}, desc="a custom tool format"
+)  # fmt: skip
+_FUNCTION_TOOLS = {
+    "function": obj(
+        {
+            "name": non_empty_str(),
+            "description": nullable(STR),
+            "parameters": nullable(OBJECT),
+            "strict": nullable(BOOL),
+        },
+        required=("name",),
+    ),
+    "custom": obj(
+        {"name": non_empty_str(), "description": nullable(STR), "format": nullable(_CUSTOM_FORMAT)},
+        required=("name",),
+    ),
+}
+# Hosted tools (web_search, file_search, tool_search, mcp ...) have shapes of their own:
+# a Responses backend receives them as sent; other backends never see them.
+_INNER_TOOL = tagged("type", _FUNCTION_TOOLS, other=OBJECT, desc="a tool")
+TOOL = tagged(
+    "type",
+    {
+        **_FUNCTION_TOOLS,
+        "namespace": obj(
+            {"name": non_empty_str(), "description": nullable(STR),
+             "tools": list_of(_INNER_TOOL)},
+            required=("name", "tools"),
+        ),
+    },
+    other=OBJECT,
+    desc="a tool",
+)  # fmt: skip
+
 # --- input items (§3) --------------------------------------------------------------------
 
 MESSAGE = obj(
@@ -74,7 +115,13 @@ _SUMMARY = obj({"text": STR}, required=("text",), desc="a summary part {type, te
 ITEM_TYPES: dict[str, Spec] = {
     "message": MESSAGE,
     "function_call": obj(
-        {"call_id": non_empty_str(), "name": non_empty_str(), "arguments": STR, "id": _ID},
+        {
+            "call_id": non_empty_str(),
+            "name": non_empty_str(),
+            "arguments": STR,
+            "id": _ID,
+            "namespace": nullable(STR),
+        },
         required=("call_id", "name", "arguments"),
     ),
     "function_call_output": obj(
@@ -82,7 +129,13 @@ ITEM_TYPES: dict[str, Spec] = {
         required=("call_id", "output"),
     ),
     "custom_tool_call": obj(
-        {"call_id": non_empty_str(), "name": non_empty_str(), "input": STR, "id": _ID},
+        {
+            "call_id": non_empty_str(),
+            "name": non_empty_str(),
+            "input": STR,
+            "id": _ID,
+            "namespace": nullable(STR),
+        },
         required=("call_id", "name", "input"),
     ),
     "custom_tool_call_output": obj(
@@ -98,6 +151,10 @@ ITEM_TYPES: dict[str, Spec] = {
         },
     ),
     "item_reference": obj({"id": STR}),
+    # Codex 0.147+ declares its tools here for its default models (tools.py reads them)
+    "additional_tools": obj(
+        {"role": nullable(STR), "tools": list_of(TOOL), "id": _ID}, required=("tools",)
+    ),
 }
 
 
@@ -119,35 +176,7 @@ def _item() -> Spec:
 
 ITEM = _item()
 
-# --- tools (§4) ----------------------------------------------------------------------------
-
-_GRAMMAR = obj(
-    {"syntax": enum("lark", "regex"), "definition": STR},
-    required=("syntax", "definition"),
-)
-_CUSTOM_FORMAT = tagged(
-    "type", {"text": obj(), "grammar": _GRAMMAR}, desc="a custom tool format"
-)  # fmt: skip
-TOOL = tagged(
-    "type",
-    {
-        "function": obj(
-            {"name": non_empty_str(), "description": nullable(STR),
-             "parameters": nullable(OBJECT), "strict": nullable(BOOL)},
-            required=("name",),
-        ),
-        "custom": obj(
-            {"name": non_empty_str(), "description": nullable(STR),
-             "format": nullable(_CUSTOM_FORMAT)},
-            required=("name",),
-        ),
-    },
-    # Hosted tools (web_search, file_search, tool_search, mcp ...) have shapes of their own:
-    # a Responses backend receives them as sent; other backends never see them.
-    other=OBJECT,
-    desc="a tool",
-)  # fmt: skip
-_NAMED = obj({"name": non_empty_str()}, required=("name",))
+_NAMED = obj({"name": non_empty_str(), "namespace": nullable(STR)}, required=("name",))
 TOOL_CHOICE = one_of(
     enum("auto", "none", "required", desc="'auto', 'none' or 'required'"),
     tagged(

@@ -13,6 +13,7 @@
 | tool_use start (function) | ``output_item.added`` (function_call, ``arguments: ""``) |
 | ``input_json_delta`` (function) | ``function_call_arguments.delta`` (the fragment as it came) |
 | tool_use stop (function) | ``function_call_arguments.done``, ``output_item.done`` |
+| tool_use of a tool declared in a namespace | its items carry ``name`` and ``namespace`` as declared |
 | tool_use of a custom tool | ``output_item.added`` (custom_tool_call), then at its stop one ``custom_tool_call_input.delta`` with the whole input and ``custom_tool_call_input.done``: the input is a string inside the JSON the backend streams, so it is decoded once, complete |
 | ``message_delta`` | stop reason and usage, kept |
 | ``message_stop`` | ``response.completed``, or ``response.incomplete`` (``max_output_tokens`` / ``content_filter``), with the full ``output`` and ``usage`` |
@@ -46,6 +47,7 @@ from .output import (
     thinking_text,
     usage_of,
 )
+from .tools import client_name
 
 OnDone = Callable[[list[Any], list[dict[str, Any]]], None]
 
@@ -71,6 +73,7 @@ class ResponsesStream(StreamRenderer):
     def __init__(self, call: ClientCall, on_done: OnDone) -> None:
         self._envelope: dict[str, Any] = call.state["envelope"]
         self._custom: frozenset[str] = call.state["custom"]
+        self._namespaces: dict[str, tuple[str, str]] = call.state["namespaces"]
         self._on_done = on_done
         self._seq = 0
         self._started = False
@@ -160,15 +163,16 @@ class ResponsesStream(StreamRenderer):
         elif kind == "tool_use":
             name = start.get("name") or ""
             call_id = start.get("id") or ""
+            named = client_name(name, self._namespaces)
             if name in self._custom:
                 block = self._add(_Block("custom", start), "ctc", {
                     "type": "custom_tool_call", "status": "in_progress", "call_id": call_id,
-                    "name": name, "input": "",
+                    **named, "input": "",
                 })  # fmt: skip
             else:
                 block = self._add(_Block("function", start), "fc", {
                     "type": "function_call", "status": "in_progress", "call_id": call_id,
-                    "name": name, "arguments": "",
+                    **named, "arguments": "",
                 })  # fmt: skip
             if start.get("input"):  # a backend that sent the whole input at the start
                 block.parts.append(dumps_str(start["input"]))
@@ -285,6 +289,7 @@ class ResponsesStream(StreamRenderer):
         answer = {"type": "tool_use", "id": call_id, "name": name,
                   "input": args if isinstance(args, dict) else {}}  # fmt: skip
         where = {"item_id": block.item_id, "output_index": block.index}
+        named = client_name(name, self._namespaces)
         if block.kind == "custom":
             text = custom_input(args) if args is not None else raw
             if text:
@@ -292,13 +297,13 @@ class ResponsesStream(StreamRenderer):
                             "delta": text})  # fmt: skip
             self._emit({"type": "response.custom_tool_call_input.done", **where, "input": text})
             item = {"id": block.item_id, "type": "custom_tool_call", "status": "completed",
-                    "call_id": call_id, "name": name, "input": text}  # fmt: skip
+                    "call_id": call_id, **named, "input": text}  # fmt: skip
         else:
             arguments = raw if raw.strip() else "{}"
             self._emit({"type": "response.function_call_arguments.done", **where,
-                        "name": name, "arguments": arguments})  # fmt: skip
+                        "name": named["name"], "arguments": arguments})  # fmt: skip
             item = {"id": block.item_id, "type": "function_call", "status": "completed",
-                    "call_id": call_id, "name": name, "arguments": arguments}  # fmt: skip
+                    "call_id": call_id, **named, "arguments": arguments}  # fmt: skip
         return item, answer
 
     def _final_usage(self) -> dict[str, Any]:
