@@ -277,6 +277,7 @@ class _Edge:
                 "type": pcfg.type,
                 "configured": pcfg.configured and registry.get(pcfg.type) is not None,
                 "model": pcfg.model,
+                "tool_mode": pcfg.tool_mode,
             }
             if pcfg.auth == "oauth":  # a subscription login: logged in, expiry, scopes
                 entry["oauth"] = self.relay.oauth.describe(pcfg)

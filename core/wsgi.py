@@ -80,7 +80,9 @@ def create(config: str | Path | None = None, providers_dirs: Sequence[str | Path
     path, example = _config_path(config)
     registry = Registry([PACKAGE / "providers", *(Path(d).absolute() for d in providers_dirs)])
     try:
-        store = ConfigStore(path, registry)
+        # As main.py: the shipped example lives in site-packages, so suggest a .env where
+        # gunicorn runs.
+        store = ConfigStore(path, registry, env_file_hint=Path.cwd() / ".env" if example else None)
     except ConfigError as exc:
         log.error("bad config: %s", exc)
         raise

@@ -63,6 +63,7 @@ def stream_kwargs(body: dict[str, Any]) -> dict[str, Any]:
 
 def test_claude_code_tool_loop_through_an_openai_backend(start_relay, backend, tmp_path):
     relay = start_relay(config(backend))
+    assert relay.health()["providers"]["local"]["tool_mode"] == "compat"  # /health says so
     client = sdk(relay)
     target = str(tmp_path / "hello.txt")
     backend.answer(Answer(
