@@ -210,9 +210,10 @@ def _sse_bytes(ev: Any) -> bytes:
 
 
 def seed_bodies(fixtures: Any) -> list[dict[str, Any]]:
-    """Bodies to mutate: every Codex fixture plus small SDK-style ones (``fixtures`` is the
-    tests/fixtures folder)."""
-    seeds = [json.loads(p.read_text())["body"] for p in sorted((fixtures / "codex").glob("*.json"))]
+    """Bodies to mutate: every Codex fixture (code mode's additional_tools included) plus small
+    SDK-style ones (``fixtures`` is the tests/fixtures folder)."""
+    paths = sorted(fixtures.glob("codex*/*.json"))
+    seeds = [json.loads(p.read_text())["body"] for p in paths]
     seeds += [
         {"model": "m", "input": "hi", "instructions": "Be brief.", "max_output_tokens": 50},
         {"model": "m", "stream": True, "input": [
