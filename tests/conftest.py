@@ -29,7 +29,12 @@ def free_port() -> int:
 
 class RelayProcess:
     """ccrelay started with ``python main.py`` on a free port, its config in ``tmp_path``,
-    started from ``cwd`` (default: ``tmp_path`` too)."""
+    started from ``cwd`` (default: ``tmp_path`` too). A subclass serves it another way by
+    overriding ``command`` (and ``environment``, ``name``, ``output_name``, ``start_timeout``)."""
+
+    name = "ccrelay"
+    output_name = "relay.out"
+    start_timeout = 20.0
 
     def __init__(
         self,
@@ -46,23 +51,29 @@ class RelayProcess:
         self.write_config(config)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.output = tmp / "relay.out"
+        self.output = tmp / self.output_name
         self._out = open(self.output, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "main.py"), "--config", str(self.config_path),
-             "--port", str(self.port), *extra_args],
-            cwd=cwd or tmp, stdout=self._out, stderr=subprocess.STDOUT, env=env,
+            self.command(extra_args), cwd=cwd or tmp, stdout=self._out,
+            stderr=subprocess.STDOUT, env=self.environment(env),
         )  # fmt: skip
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"ccrelay exited {self.proc.returncode}: {self.log()}")
+                raise RuntimeError(f"{self.name} exited {self.proc.returncode}: {self.log()}")
             try:
-                requests.get(self.url + "/health", timeout=1)
+                requests.get(self.url + "/health", timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # listening, not answering yet
                 time.sleep(0.05)
-        raise RuntimeError("ccrelay did not start: " + self.log())
+        raise RuntimeError(f"{self.name} did not start: " + self.log())
+
+    def command(self, extra_args: list[str]) -> list[str]:
+        return [sys.executable, str(ROOT / "main.py"), "--config", str(self.config_path),
+                "--port", str(self.port), *extra_args]  # fmt: skip
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        return env
 
     def write_config(self, config: dict[str, Any]) -> None:
         tmp = self.config_path.with_suffix(".tmp")

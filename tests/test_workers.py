@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from tests.conftest import RelayProcess, free_port
+from tests.fakes.replies import openai_chunk as chunk
 from tests.fakes.upstream import Reply
 from tests.helpers import (
     MSGS,
@@ -46,36 +47,21 @@ class Gunicorn(RelayProcess):
     """``gunicorn -k gevent -w 2 'ccrelay.core.wsgi:create("<config>")'`` on a free port,
     with RelayProcess's helpers (config edits, log, token log, /health)."""
 
-    def __init__(self, tmp: Path, config: dict[str, Any], env: dict[str, str], *args: str):
-        self.dir = tmp
-        self.config_path = tmp / "config.yaml"
-        self.log_dir = tmp / "logs"
-        config.setdefault("logging", {"level": "INFO", "dir": str(self.log_dir)})
-        self.write_config(config)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.output = tmp / "gunicorn.out"
-        self._out = open(self.output, "wb")
-        factory = f"ccrelay.core.wsgi:create({str(self.config_path)!r})"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(WORKERS),
-             "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "20", *args, factory],
-            cwd=tmp, stdout=self._out, stderr=subprocess.STDOUT,
-            env={**env, "HOME": str(tmp)},  # gunicorn's control socket goes under $HOME
-        )  # fmt: skip
-        try:
-            wait_for(self._up, timeout=30, what="gunicorn answering")
-        except AssertionError:
-            raise RuntimeError("gunicorn did not start: " + self.log()) from None
+    name = "gunicorn"
+    output_name = "gunicorn.out"
+    start_timeout = 30.0
 
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited {self.proc.returncode}: {self.log()}")
-        try:
-            requests.get(self.url + "/health", timeout=2)
-            return True
-        except (requests.ConnectionError, requests.Timeout):  # listening, workers booting
-            return False
+    def __init__(self, tmp: Path, config: dict[str, Any], env: dict[str, str], *args: str):
+        super().__init__(tmp, config, list(args), env)
+
+    def command(self, extra_args: list[str]) -> list[str]:
+        factory = f"ccrelay.core.wsgi:create({str(self.config_path)!r})"
+        return [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(WORKERS),
+                "-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "20", *extra_args,
+                factory]  # fmt: skip
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "HOME": str(self.dir)}  # gunicorn's control socket goes under $HOME
 
     def every_worker(self, check: Callable[[dict[str, Any]], bool], what: str) -> dict[int, Any]:
         """Ask /health on fresh connections until ``WORKERS`` different workers have
@@ -114,15 +100,6 @@ def openai_config(upstream_url: str) -> dict[str, Any]:
         "providers": {"up": {"type": "openai", "base_url": upstream_url + "/v1",
                              "api_key": "sk-test-upstream", "model": "gpt-up"}},
     }  # fmt: skip
-
-
-def chunk(delta: dict | None = None, finish: str | None = None, usage: dict | None = None) -> dict:
-    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-    out: dict[str, Any] = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
-                           "model": "gpt-up", "choices": choices}  # fmt: skip
-    if usage is not None:
-        out["usage"] = usage
-    return out
 
 
 TOOLS = [{"name": "write_file", "description": "Write a file",
