@@ -275,7 +275,8 @@ def test_side_fields_merge_by_the_documented_rules():
         "reasoning": {"summary": "detailed", "effort": "low"},
         "include": ["reasoning.encrypted_content", "message.output_text.logprobs"],
         "prompt_cache_key": "thread-1",
-        "tools": [{"type": "web_search"}, {"type": "custom", "name": "Write", "format": {}}],
+        "tools": [{"type": "web_search"}, {"type": "custom", "name": "Write", "format": {}},
+                  {"type": "namespace", "name": "clock", "tools": [{"type": "function", "name": "sleep"}]}],
         "store": True, "stream": True, "previous_response_id": "resp_0", "model": "other",
     }  # fmt: skip
     body = convert({"tools": TOOLS, "output_config": {"effort": "high"},

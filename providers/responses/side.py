@@ -12,7 +12,7 @@ hands them only to this strategy. The rules, key by key:
 | ``previous_response_id``, ``conversation``, ``background`` | never sent: ccrelay is stateless and streams in the foreground; a dialect should reject them with a 400 (a Responses dialect expands nothing server-side) |
 | ``include`` | union, ccrelay's first, each value once |
 | ``text``, ``reasoning`` | merged one level deep: the client's keys (``verbosity``, ``summary``) are added; the keys ccrelay converted (``text.format``, ``reasoning.effort``) come from the same client and are kept |
-| ``tools`` | tools of types the canonical form cannot hold (``web_search``, ``file_search``, ``mcp``, ...) are appended after the function tools; a side tool whose ``name`` equals a converted tool's is skipped, so a ``custom`` tool the dialect turned into a function tool stays the function tool its history and answers use |
+| ``tools`` | tools of types the canonical form cannot hold (``web_search``, ``file_search``, ``mcp``, ...) are appended after the function tools; a side tool whose ``name`` equals a converted tool's is skipped, so a ``custom`` tool the dialect turned into a function tool stays the function tool its history and answers use; ``namespace`` tools are skipped too (the dialect offered their tools flattened, as ``<namespace>__<name>``) |
 | anything else | set when ccrelay did not set it (``prompt_cache_key``, ``metadata``, ``service_tier``, ``truncation``, ``max_tool_calls``, ``top_logprobs``, ``user``, ...) |
 """
 
@@ -39,7 +39,8 @@ def merge_side(body: dict[str, Any], side: Mapping[str, Any]) -> None:
         elif key == "tools" and isinstance(value, list):
             tools = list(body.get("tools") or ())
             names = {t.get("name") for t in tools}
-            tools += [t for t in value if not (isinstance(t, dict) and t.get("name") in names)]
+            tools += [t for t in value if not (isinstance(t, dict) and (
+                t.get("name") in names or t.get("type") == "namespace"))]  # fmt: skip
             body["tools"] = tools
         elif key not in body:
             body[key] = value
