@@ -171,7 +171,7 @@ class Resilience:
     def snapshot(
         self, providers: Mapping[str, Any], settings: object, rs: ResilienceSettings
     ) -> dict[str, Any]:
-        """Per provider: breaker state and each key's state, by its last four characters."""
+        """Per provider: breaker state and each key's state, by ``key_label``."""
         now = self._clock()
         out: dict[str, Any] = {}
         for name, pcfg in providers.items():
@@ -185,9 +185,9 @@ class Resilience:
             if br is not None and br.last_error:
                 breaker["last_error"] = br.last_error
             keys = []
-            for key in pcfg.api_keys:
+            for i, key in enumerate(pcfg.api_keys):
                 state = self._keys.get((name, key))
-                entry: dict[str, Any] = {"key": "..." + key[-4:], "state": "ok"}
+                entry: dict[str, Any] = {"key": key_label(key, i), "state": "ok"}
                 if state is not None and state.rejected_under is settings:
                     entry.update(state="rejected", status=state.rejected_status)
                 elif state is not None and state.cool_until > now:
@@ -195,3 +195,9 @@ class Resilience:
                 keys.append(entry)
             out[name] = {"breaker": breaker, "keys": keys}
         return out
+
+
+def key_label(key: str, index: int) -> str:
+    """How ``/health`` names a key: its last four characters when it is long enough that they
+    give nothing away (12 or more, as ``ccrelay check`` masks), else its place (``key 2``)."""
+    return "..." + key[-4:] if len(key) >= 12 else f"key {index + 1}"

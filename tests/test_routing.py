@@ -200,3 +200,14 @@ def test_health_snapshot_shows_only_the_last_four_characters():
         {"key": "...bbbb", "state": "cooling", "back_in": 3.0},
     ]
     assert "secret" not in str(snap)
+
+
+def test_health_snapshot_names_short_keys_by_their_place():
+    """Four characters of a key as short as ``none`` or ``k-12345`` would be most of it."""
+
+    class P:
+        api_keys = ("none", "k-12345", "sk-long-enough-cccc")
+
+    snap = Resilience(Clock()).snapshot({"p": P()}, "cfg", RS)["p"]
+    assert [k["key"] for k in snap["keys"]] == ["key 1", "key 2", "...cccc"]
+    assert "none" not in str(snap) and "2345" not in str(snap)
