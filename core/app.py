@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -362,6 +363,9 @@ class _Edge:
         raw = request.stream.read(limit + 1)
         if len(raw) > limit:
             raise RelayError(413, f"request body exceeds {limit} bytes (limits.max_body_bytes)")
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raw = _decoded(raw, encoding, limit)
         if not raw:
             raise InvalidRequest("request body is empty; send a JSON object")
         if settings.bodies_enabled:
@@ -525,3 +529,32 @@ def _merged(parts: Any) -> dict[str, Any]:
 
 def _json(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(dumps(obj), status=status, mimetype=_JSON, headers=headers)
+
+
+def _decoded(raw: bytes, encoding: str, limit: int) -> bytes:
+    """A ``gzip`` or ``deflate`` request body decompressed, ``limit`` bytes at most (a small
+    body must not unpack into gigabytes); other encodings are a 415 that says so."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise RelayError(
+            415,
+            f"content-encoding {encoding[:40]!r} is not supported; send the body as it is, or "
+            "compressed with gzip or deflate",
+            kind=ErrorKind.INVALID_REQUEST,
+        )
+    # wbits 47: gzip or zlib, told by the header; raw deflate (wbits -15) when neither fits
+    for wbits in (47, -15) if encoding == "deflate" else (31,):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            out = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            continue
+        if len(out) > limit:
+            raise RelayError(
+                413, f"request body exceeds {limit} bytes uncompressed (limits.max_body_bytes)"
+            )
+        if inflater.unconsumed_tail or not inflater.eof:
+            continue
+        return out
+    raise InvalidRequest(
+        f"request body is not valid {encoding} data (content-encoding: {encoding})"
+    )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
+
 import anthropic
 import openai
 import pytest
 import requests
 
 from tests.conftest import one_provider
+from tests.fakes.replies import anthropic_message
+from tests.fakes.upstream import Reply
 
 
 @pytest.fixture
@@ -117,6 +123,39 @@ def test_body_over_the_limit_is_413(start_relay, upstream):
     big = {**GOOD, "messages": [{"role": "user", "content": "x" * 2000}]}
     resp = requests.post(relay.url + "/v1/messages", json=big, timeout=5)
     _assert_error(resp, 413, "request_too_large", "max_body_bytes")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw"])
+def test_compressed_bodies_are_read(relay, upstream, encoding):
+    raw = json.dumps(GOOD).encode()
+    if encoding == "gzip":
+        data = gzip.compress(raw)
+    else:  # deflate: zlib-wrapped as RFC 9110 says, or raw as some clients send it
+        c = zlib.compressobj(wbits=15 if encoding == "deflate" else -15)
+        data = c.compress(raw) + c.flush()
+    upstream.reply(Reply(json=anthropic_message([{"type": "text", "text": "unpacked"}])))
+    resp = requests.post(relay.url + "/v1/messages", data=data, timeout=5, headers={
+        "content-type": "application/json", "content-encoding": encoding.split("-")[0]})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["content"][0]["text"] == "unpacked"
+    assert upstream.requests[0].body["messages"] == GOOD["messages"]
+
+
+def test_compressed_bodies_are_checked(start_relay, upstream):
+    config = one_provider("anthropic", upstream.url)
+    config["limits"] = {"max_body_bytes": 1000}
+    relay = start_relay(config)
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    bomb = gzip.compress(json.dumps({**GOOD, "pad": "x" * 100_000}).encode())
+    assert len(bomb) < 1000  # small on the wire, over the limit unpacked
+    resp = requests.post(relay.url + "/v1/messages", data=bomb, headers=headers, timeout=5)
+    _assert_error(resp, 413, "request_too_large", "uncompressed")
+    resp = requests.post(relay.url + "/v1/messages", data=b"not gzip", headers=headers, timeout=5)
+    _assert_error(resp, 400, "invalid_request_error", "not valid gzip")
+    resp = requests.post(relay.url + "/v1/messages", data=b"x", timeout=5,
+                         headers={**headers, "content-encoding": "br"})  # fmt: skip
+    _assert_error(resp, 415, "invalid_request_error", "content-encoding 'br' is not supported")
+    assert upstream.requests == []
 
 
 def test_sdk_raises_its_own_error_types(relay, upstream):
