@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from ccrelay.core import cors
 from ccrelay.core.access import admit
 from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.bodylog import BodyLog, BodyRecord
@@ -62,6 +63,8 @@ def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask
     app.extensions["ccrelay"] = {"store": store, "relay": relay}
     app.add_url_rule("/", "dispatch", edge.dispatch, methods=_ALL_METHODS, defaults={"path": ""})
     app.add_url_rule("/<path:path>", "dispatch", edge.dispatch, methods=_ALL_METHODS)
+    app.before_request(lambda: cors.preflight(store.current.cors_origins))
+    app.after_request(lambda response: cors.decorate(response, store.current.cors_origins))
     app.register_error_handler(RelayError, edge.relay_error)
     app.register_error_handler(HTTPException, edge.http_error)
     app.register_error_handler(Exception, edge.internal_error)

@@ -114,6 +114,8 @@ class Settings:
     #: ``metrics``: GET /metrics on or off, and open without an access key or not
     metrics_enabled: bool = True
     metrics_public: bool = False
+    #: ``server.cors_origins``: origins (globs) whose browser pages may call ccrelay (core/cors.py)
+    cors_origins: tuple[str, ...] = ()
     #: ``models`` and ``routes``: what a client's model name means (core/routing.py)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     #: key cool-downs and circuit breakers (core/resilience.py)
@@ -263,7 +265,11 @@ def validate(
     _no_unknown(raw, _TOP_KEYS, "")
 
     server = _mapping(raw.get("server") or {}, "server")
-    _no_unknown(server, {"host", "port", "shutdown_timeout"}, "server")
+    _no_unknown(server, {"host", "port", "shutdown_timeout", "cors_origins"}, "server")
+    cors_origins = tuple(
+        _str(o, f"server.cors_origins.{i}")
+        for i, o in enumerate(_list(server.get("cors_origins"), "server.cors_origins"))
+    )
     host = _str(server.get("host", "127.0.0.1"), "server.host")
     port = _int(server.get("port", 8080), "server.port")
     shutdown_timeout = _number(server.get("shutdown_timeout", 30), "server.shutdown_timeout")
@@ -392,6 +398,7 @@ def validate(
         keep_days=keep_days,
         metrics_enabled=metrics.get("enabled", True),
         metrics_public=metrics.get("public", False),
+        cors_origins=cors_origins,
         groups=MappingProxyType(groups),
         access_keys=access_keys,
         env_file_hint=config.env_file_hint,
