@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,9 @@ import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+#: an error in any dialect's answer: an error object or message (Ollama), Anthropic's error
+#: event, Responses' response.failed; not the "error": null every Responses object carries
+_ERROR = re.compile(r'"error":\s*[{"]|event: error|"response\.failed"')
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.faults import FAULTS_AFTER, FAULTS_BEFORE, FaultServer  # noqa: E402
@@ -134,7 +138,7 @@ def main() -> int:
                     kind = f"http_{resp.status_code}"
                 elif resp.status_code >= 400:
                     kind = f"http_{resp.status_code}"
-                elif '"error"' in text[-2000:]:
+                elif _ERROR.search(text[-2000:]):
                     kind = "stream_error"
                 else:
                     kind = "ok"
