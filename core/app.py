@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ccrelay.core import cors
+from ccrelay.core import cors, httpheaders
 from ccrelay.core.access import admit
 from ccrelay.core.accounting import Accounting, secrets_of
 from ccrelay.core.bodylog import BodyLog, BodyRecord
@@ -57,6 +57,7 @@ _STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 def create_app(store: ConfigStore, *, upstream: Upstream | None = None) -> Flask:
     """Build the WSGI app around a config store (whose registry is already loaded)."""
+    httpheaders.install()  # both HTTP legs parse headers without the email package
     app = Flask(__name__)
     relay = Relay(store.registry, upstream or Upstream(), TokenLog())
     edge = _Edge(store, relay)
