@@ -240,11 +240,15 @@ class _Edge:
             for entry in entries:
                 if entry.id == args["model_id"]:
                     return _json(_merged(d.describe_model(entry) for d in dialects))
-            raise RelayError(
-                404,
-                f"model {args['model_id']!r} is not configured; GET /v1/models lists the "
-                "models ccrelay serves",
+            # Like the list, one body every SDK reads: Anthropic's type, OpenAI's message and
+            # param, Gemini's code and status (no one dialect's error shape fits all of them).
+            message = (
+                f"model {str(args['model_id'])[:100]!r} is not configured; GET /v1/models "
+                "lists the models ccrelay serves"
             )
+            error = {"type": "not_found_error", "message": message, "param": "model",
+                     "code": 404, "status": "NOT_FOUND"}  # fmt: skip
+            return _json({"type": "error", "error": error}, status=404)
         body: dict[str, Any] = {
             "object": "list",
             "data": [_merged(d.describe_model(e) for d in dialects) for e in entries],

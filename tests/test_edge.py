@@ -10,6 +10,9 @@ import anthropic
 import openai
 import pytest
 import requests
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
 
 from tests.conftest import one_provider
 from tests.fakes.replies import anthropic_message
@@ -220,6 +223,18 @@ def test_models_list_parses_in_both_sdks(start_relay, upstream):
     listed = list(o.models.list())
     assert [m.id for m in listed] == ["up-model", "extra-model"]
     assert listed[0].owned_by == "up"
+    assert a.models.retrieve("extra-model").id == o.models.retrieve("extra-model").id
+    # An unknown model: a 404 each SDK raises as its own not-found error, with the message.
+    with pytest.raises(anthropic.NotFoundError, match="'nope' is not configured"):
+        a.models.retrieve("nope")
+    with pytest.raises(openai.NotFoundError, match="'nope' is not configured") as info:
+        o.models.retrieve("nope")
+    assert info.value.param == "model"
+    g = genai.Client(api_key="k", http_options=genai_types.HttpOptions(
+        base_url=relay.url, api_version="v1", retry_options=None))  # fmt: skip
+    with pytest.raises(genai_errors.ClientError, match="is not configured") as gerr:
+        g.models.get(model="nope")
+    assert gerr.value.code == 404 and gerr.value.status == "NOT_FOUND"
 
 
 def test_health_reports_providers_without_keys(start_relay, upstream):
