@@ -18,7 +18,7 @@ from tests.cli_helpers import CCRELAY, ccrelay, cli_env, write_config
 from tests.conftest import free_port
 from tests.helpers import wait_for
 
-SECRET = "sk-upstream-secret-0123456789abcd"
+SECRET = "test-upstream-secret-0123456789abcd"
 ACCESS = "laptop-access-key-9876543210wxyz"
 
 
@@ -234,7 +234,7 @@ def test_providers_shows_a_subscription_login_missing(tmp_path):
 def shell_env(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, str]:
     """The variables a shell has after ``eval "$(ccrelay env ARGS)"`` (the output is real sh)."""
     script = f'eval "$("{CCRELAY}" env {" ".join(args)})" && env -0'
-    env = env or cli_env(tmp_path, ANTHROPIC_API_KEY="sk-ant-real-key-should-go")
+    env = env or cli_env(tmp_path, ANTHROPIC_API_KEY="users-own-vendor-key-should-go")
     proc = subprocess.run(["sh", "-c", script], cwd=tmp_path, env=env, capture_output=True,
                           timeout=60)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -357,7 +357,7 @@ def fake_client(folder: Path, name: str) -> Path:
 def test_run_starts_the_client_with_its_variables_set(tmp_path):
     claude = fake_client(tmp_path / "bin", "claude")
     path = write_config(tmp_path / "c.yaml", keyed())
-    env = cli_env(tmp_path, CCRELAY_KEY_LAPTOP=ACCESS, ANTHROPIC_API_KEY="sk-ant-real-key")
+    env = cli_env(tmp_path, CCRELAY_KEY_LAPTOP=ACCESS, ANTHROPIC_API_KEY="users-own-vendor-key")
     proc = ccrelay("run", "--config", str(path), "--", str(claude), "-p", "hi", "--flag",
                    cwd=tmp_path, env=env)  # fmt: skip
     assert proc.returncode == 7  # ccrelay became the client: its exit status is the client's

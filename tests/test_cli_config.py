@@ -26,7 +26,7 @@ providers:
   main:
     type: anthropic
     base_url: 'http://127.0.0.1:9/anthropic'
-    api_key: "sk-literal-upstream-key-abcdef123456"   # yes, literally
+    api_key: "test-literal-upstream-key-abcdef123456"   # yes, literally
   spare:
     type: openai
     base_url: http://127.0.0.1:9/v1
@@ -185,9 +185,9 @@ def test_the_file_keeps_its_mode_and_a_symlink_stays_a_link(tmp_path):
 def test_show_prints_the_file_as_written_with_literal_keys_masked(tmp_path):
     proc, _ = edit(tmp_path, "show")
     assert proc.returncode == 0, proc.stderr
-    assert "sk-literal-upstream-key" not in proc.stdout
+    assert "test-literal-upstream-key" not in proc.stdout
     assert proc.stdout == ORIGINAL.replace(
-        "sk-literal-upstream-key-abcdef123456", "...3456"
+        "test-literal-upstream-key-abcdef123456", "...3456"
     )  # comments, quotes and ${VAR} references as written
     where = ccrelay("config", "path", "--config", "config.yaml", cwd=tmp_path)
     assert where.stdout.strip() == str(tmp_path / "config.yaml")

@@ -4,6 +4,8 @@ refresh, and how the anthropic strategy shapes a request made with a subscriptio
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import stat
@@ -66,9 +68,13 @@ def log_in(fake: FakeAuthServer, spec: OAuthSpec) -> TokenEntry:
 # --- PKCE, the authorize URL, the pasted code -------------------------------------------
 
 
-def test_s256_challenge_matches_rfc_7636_appendix_b():
+def test_s256_challenge_is_rfc_7636s():
+    """RFC 7636 section 4.2: BASE64URL(SHA256(verifier)) without padding (appendix B's verifier)."""
     verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-    assert flow.challenge_for(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert flow.challenge_for(verifier) == expected
+    assert len(expected) == 43 and expected.endswith("-cM")  # appendix B's value ends so
 
 
 def test_authorize_url_carries_pkce_state_and_the_presets_extra_params():

@@ -52,7 +52,6 @@ Options (``providers.<name>.options``):
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -315,12 +314,15 @@ def _legal_tools(body: dict[str, Any]) -> dict[str, str]:
         content = msg.get("content")
         if not isinstance(content, list):
             continue
-        blocks = [_legal_block(b, name) for b in content]
-        if any(map(operator.is_not, blocks, content)):
-            if not copied:
-                messages, copied = list(messages), True
-                body["messages"] = messages
-            messages[i] = {**msg, "content": blocks}
+        for j, block in enumerate(content):  # usually only looks: nothing is copied
+            legal = _legal_block(block, name)
+            if legal is not block:
+                blocks = [*content[:j], legal, *(_legal_block(b, name) for b in content[j + 1 :])]
+                if not copied:
+                    messages, copied = list(messages), True
+                    body["messages"] = messages
+                messages[i] = {**msg, "content": blocks}
+                break
     return renamed
 
 
@@ -337,8 +339,9 @@ def _legal_block(block: Any, name: Callable[[Any], Any]) -> Any:
             return {**block, "id": new_id, "name": new_name}
     elif kind == "tool_result":
         tool_id = block.get("tool_use_id")
-        if isinstance(tool_id, str) and legal_id(tool_id) != tool_id:
-            return {**block, "tool_use_id": legal_id(tool_id)}
+        new_id = legal_id(tool_id) if isinstance(tool_id, str) else tool_id
+        if new_id != tool_id:
+            return {**block, "tool_use_id": new_id}
     return block
 
 
